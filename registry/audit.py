@@ -1,0 +1,19 @@
+"""Writing the audit log. Every service that changes something calls ``record`` in its transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry.models import AuditEvent
+
+
+def record(*, actor: Any, action: str, scope: str, **details: Any) -> AuditEvent:
+    """Add an audit row; ``actor`` is a user, or None for the system (sync, worker)."""
+    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    return AuditEvent.objects.create(
+        actor=actor if is_user else None,
+        actor_name=actor.get_username() if is_user else "system",
+        action=action,
+        scope=scope,
+        details=details,
+    )

@@ -1,0 +1,190 @@
+"""The index: what a registry stores, kept up to date by sync (and, later, registry events).
+
+Rows here mirror the registry; the registry stays the source of truth. Lock attributes
+(ACR's ``writeEnabled``, ``deleteEnabled``, ``readEnabled``, ``listEnabled``) belong to the
+portal and are enforced by its token server.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Count, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from registry.models.registries import Registry
+from registry.validation import REPOSITORY_NAME_MAX_LENGTH
+
+
+class LockFields(models.Model):
+    write_enabled = models.BooleanField(default=True)
+    delete_enabled = models.BooleanField(default=True)
+    read_enabled = models.BooleanField(default=True)
+    list_enabled = models.BooleanField(default=True)
+
+    LOCK_FIELDS = ("write_enabled", "delete_enabled", "read_enabled", "list_enabled")
+
+    class Meta:
+        abstract = True
+
+
+def _count_subquery(model: type[models.Model], **filters: object) -> Subquery:
+    """A correlated COUNT(*) that the database evaluates only for the rows it returns."""
+    return Coalesce(
+        Subquery(
+            model.objects.filter(repository=OuterRef("pk"), **filters)
+            .order_by()
+            .values("repository")
+            .annotate(n=Count("pk"))
+            .values("n")[:1]
+        ),
+        Value(0),
+    )
+
+
+class RepositoryQuerySet(models.QuerySet):
+    def with_counts(self) -> RepositoryQuerySet:
+        return self.annotate(
+            tag_count=_count_subquery(Tag),
+            manifest_count=_count_subquery(Manifest),
+        )
+
+    def in_namespace(self, namespace: str) -> RepositoryQuerySet:
+        return self.filter(name__startswith=f"{namespace.rstrip('/')}/")
+
+    def search(self, text: str) -> RepositoryQuerySet:
+        return self.filter(name__contains=text.strip().lower()) if text.strip() else self
+
+
+class Repository(LockFields):
+    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="repositories")
+    name = models.CharField(max_length=REPOSITORY_NAME_MAX_LENGTH)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RepositoryQuerySet.as_manager()
+
+    class Meta(LockFields.Meta):
+        abstract = False
+        ordering = ["name"]
+        verbose_name_plural = "repositories"
+        constraints = [
+            models.UniqueConstraint(fields=["registry", "name"], name="repository_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def scope(self) -> str:
+        return f"{self.registry.scope}/repositories/{self.name}"
+
+    @property
+    def reference(self) -> str:
+        """What a client puts before ``:tag``: ``host/name``."""
+        return f"{self.registry.host}/{self.name}"
+
+
+class ManifestQuerySet(models.QuerySet):
+    def top_level(self) -> ManifestQuerySet:
+        """Manifests that are not only children of an index (what people think of as images)."""
+        return self.filter(Q(parents__isnull=True) | Q(tags__isnull=False)).distinct()
+
+
+class Manifest(models.Model):
+    """An image manifest or an index (manifest list) in one repository."""
+
+    class MediaType(models.TextChoices):
+        DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json", "Docker image"
+        DOCKER_LIST = (
+            "application/vnd.docker.distribution.manifest.list.v2+json",
+            "Docker manifest list",
+        )
+        OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json", "OCI image"
+        OCI_INDEX = "application/vnd.oci.image.index.v1+json", "OCI index"
+
+    INDEX_MEDIA_TYPES = frozenset({MediaType.DOCKER_LIST, MediaType.OCI_INDEX})
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="manifests")
+    digest = models.CharField(max_length=200)
+    media_type = models.CharField(max_length=200)
+    # The manifest, its config and its layers (for an index: the index and all its children).
+    size = models.BigIntegerField(default=0)
+    config_digest = models.CharField(max_length=200, blank=True)
+    architecture = models.CharField(max_length=50, blank=True)
+    os = models.CharField(max_length=50, blank=True)
+    variant = models.CharField(max_length=50, blank=True)
+    # [{"digest", "size", "media_type"}], in the manifest's order.
+    layers = models.JSONField(default=list, blank=True)
+    children = models.ManyToManyField(
+        "self", symmetrical=False, related_name="parents", blank=True
+    )
+    # When the image was built (the config's ``created``), else when the portal first saw it.
+    created_at = models.DateTimeField()
+    indexed_at = models.DateTimeField(auto_now_add=True)
+    last_pulled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ManifestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "digest"], name="manifest_unique_digest")
+        ]
+
+    def __str__(self) -> str:
+        return self.digest
+
+    @property
+    def is_index(self) -> bool:
+        return self.media_type in self.INDEX_MEDIA_TYPES
+
+    @property
+    def short_digest(self) -> str:
+        return self.digest.split(":", 1)[-1][:12]
+
+    @property
+    def platform(self) -> str:
+        parts = [p for p in (self.os, self.architecture, self.variant) if p]
+        return "/".join(parts)
+
+    @property
+    def pull_reference(self) -> str:
+        return f"{self.repository.reference}@{self.digest}"
+
+
+class Tag(LockFields):
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=128)
+    # Deleting a manifest removes every tag that points at it, as the registry does.
+    manifest = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="tags")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField()
+
+    class Meta(LockFields.Meta):
+        abstract = False
+        ordering = ["-updated_at", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "name"], name="tag_unique_name")
+        ]
+        indexes = [models.Index(fields=["repository", "-updated_at"], name="tag_by_time")]
+
+    def __str__(self) -> str:
+        return f"{self.repository.name}:{self.name}"
+
+    @property
+    def pull_reference(self) -> str:
+        return f"{self.repository.reference}:{self.name}"
+
+
+def registry_storage_bytes(registry: Registry) -> int:
+    """Bytes held by the registry's top-level manifests, as the index knows them.
+
+    Layers shared between images are counted once per image, so this is an upper bound
+    of what the registry's blob store holds.
+    """
+    total = (
+        Manifest.objects.filter(repository__registry=registry, parents__isnull=True)
+        .aggregate(total=Sum("size"))
+        .get("total")
+    )
+    return int(total or 0)

@@ -1,0 +1,291 @@
+"""Every write in the registry domain, one function per action.
+
+Views, the API, commands and tasks call these; they validate, change the index and the
+registry, and write the audit log in one transaction. Registry calls happen before the
+database changes they justify, so a registry that is down leaves the index as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from registry import audit
+from registry.backend import RegistryClient, RegistryError, Unsupported
+from registry.models import Manifest, Namespace, Registry, Repository, Tag
+
+REGISTRY_FIELDS = ("login_server", "service", "tier", "description")
+NAMESPACE_FIELDS = ("description",)
+
+
+class ActionRefused(Exception):
+    """A request the portal understood and will not carry out; the message says why."""
+
+
+def client_for(registry: Registry) -> RegistryClient:
+    """The backend client for a registry (the one place that builds it)."""
+    from django.conf import settings
+
+    return RegistryClient(registry.login_server, timeout=settings.REGISTRY_TIMEOUT)
+
+
+def _full_clean(instance: Any, exclude: Iterable[str] = ()) -> None:
+    instance.full_clean(exclude=list(exclude))
+
+
+# Registries ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def registry_create(
+    *,
+    actor: Any,
+    name: str,
+    login_server: str,
+    service: str = "",
+    tier: str = "Standard",
+    description: str = "",
+) -> Registry:
+    registry = Registry(
+        name=name,
+        login_server=login_server.strip().rstrip("/"),
+        service=service.strip(),
+        tier=tier,
+        description=description,
+    )
+    registry.clean()
+    _full_clean(registry)
+    registry.save()
+    audit.record(
+        actor=actor,
+        action="registry.create",
+        scope=registry.scope,
+        login_server=registry.login_server,
+        tier=registry.tier,
+    )
+    return registry
+
+
+@transaction.atomic
+def registry_update(*, actor: Any, registry: Registry, **changes: Any) -> Registry:
+    unknown = set(changes) - set(REGISTRY_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown registry fields: {', '.join(sorted(unknown))}")
+    before = {field: getattr(registry, field) for field in changes}
+    for field, value in changes.items():
+        setattr(registry, field, value.strip() if isinstance(value, str) else value)
+    registry.clean()
+    _full_clean(registry)
+    registry.save()
+    changed = {
+        f: {"from": before[f], "to": getattr(registry, f)}
+        for f in changes
+        if before[f] != getattr(registry, f)
+    }
+    if changed:
+        audit.record(actor=actor, action="registry.update", scope=registry.scope, changes=changed)
+    return registry
+
+
+@transaction.atomic
+def registry_delete(*, actor: Any, registry: Registry) -> None:
+    """Forget a registry: its index rows go, the images in the registry stay untouched."""
+    scope = registry.scope
+    counts = {"repositories": registry.repositories.count()}
+    registry.delete()
+    audit.record(actor=actor, action="registry.delete", scope=scope, **counts)
+
+
+def registry_check_health(*, registry: Registry) -> Registry:
+    """Ping the registry and store the result; never raises for a registry that is down."""
+    try:
+        with client_for(registry) as client:
+            result = client.ping()
+    except RegistryError as exc:
+        registry.is_healthy = False
+        registry.health_detail = exc.message[:500]
+    else:
+        registry.is_healthy = True
+        registry.health_detail = f"API {result.api_version}, {result.latency_ms:.0f} ms"
+    registry.health_checked_at = timezone.now()
+    Registry.objects.filter(pk=registry.pk).update(
+        is_healthy=registry.is_healthy,
+        health_detail=registry.health_detail,
+        health_checked_at=registry.health_checked_at,
+    )
+    return registry
+
+
+# Namespaces ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def namespace_create(
+    *,
+    actor: Any,
+    registry: Registry,
+    name: str,
+    description: str = "",
+    owners: Iterable[Any] = (),
+) -> Namespace:
+    limit = registry.limits.namespaces
+    if limit is not None and registry.namespaces.count() >= limit:
+        raise ActionRefused(
+            f"The {registry.tier} tier allows {limit} namespaces; this registry has them all."
+        )
+    namespace = Namespace(registry=registry, name=name.strip().strip("/"), description=description)
+    _full_clean(namespace)
+    namespace.save()
+    owners = list(owners)
+    namespace.owners.set(owners)
+    audit.record(
+        actor=actor,
+        action="namespace.create",
+        scope=namespace.scope,
+        owners=sorted(o.get_username() for o in owners),
+    )
+    return namespace
+
+
+@transaction.atomic
+def namespace_update(
+    *,
+    actor: Any,
+    namespace: Namespace,
+    description: str | None = None,
+    owners: Iterable[Any] | None = None,
+) -> Namespace:
+    changes: dict[str, Any] = {}
+    if description is not None and description != namespace.description:
+        changes["description"] = {"from": namespace.description, "to": description}
+        namespace.description = description
+        namespace.save(update_fields=["description", "updated_at"])
+    if owners is not None:
+        owners = list(owners)
+        before = sorted(u.get_username() for u in namespace.owners.all())
+        after = sorted(u.get_username() for u in owners)
+        if before != after:
+            namespace.owners.set(owners)
+            changes["owners"] = {"from": before, "to": after}
+    if changes:
+        audit.record(actor=actor, action="namespace.update", scope=namespace.scope, changes=changes)
+    return namespace
+
+
+@transaction.atomic
+def namespace_delete(*, actor: Any, namespace: Namespace) -> None:
+    """Remove a namespace; the repositories under its prefix stay."""
+    scope = namespace.scope
+    namespace.delete()
+    audit.record(actor=actor, action="namespace.delete", scope=scope)
+
+
+# Content ---------------------------------------------------------------------------------
+
+
+def manifest_delete(*, actor: Any, manifest: Manifest) -> list[str]:
+    """Delete a manifest from the registry, then from the index with every tag on it.
+
+    Returns the names of the tags that went with it.
+    """
+    repository = manifest.repository
+    with client_for(repository.registry) as client:
+        client.delete_manifest(repository.name, manifest.digest)
+    with transaction.atomic():
+        tags = sorted(manifest.tags.values_list("name", flat=True))
+        manifest.delete()
+        audit.record(
+            actor=actor,
+            action="manifest.delete",
+            scope=repository.scope,
+            digest=manifest.digest,
+            tags=tags,
+        )
+    return tags
+
+
+def tag_delete(*, actor: Any, tag: Tag) -> None:
+    """Untag: remove the tag and keep the manifest. Needs a registry that can delete by tag."""
+    repository = tag.repository
+    try:
+        with client_for(repository.registry) as client:
+            client.delete_tag(repository.name, tag.name)
+    except Unsupported as exc:
+        others = tag.manifest.tags.exclude(pk=tag.pk).count()
+        also = f" and {others} other tag(s)" if others else ""
+        raise ActionRefused(
+            f"{exc.message} To remove {tag.name!r}, delete its manifest "
+            f"{tag.manifest.digest}, which also removes it{also}."
+        ) from exc
+    with transaction.atomic():
+        tag.delete()
+        audit.record(
+            actor=actor,
+            action="tag.delete",
+            scope=repository.scope,
+            tag=tag.name,
+            digest=tag.manifest.digest,
+        )
+
+
+def repository_delete(*, actor: Any, repository: Repository) -> int:
+    """Delete every manifest of a repository in the registry, then the repository in the index.
+
+    Manifests go one by one; if the registry fails halfway, what was deleted leaves the index
+    and the rest stays, so the index never claims less than the registry holds.
+    Returns the number of manifests deleted.
+    """
+    deleted = 0
+    # Indexes first: deleting an index leaves its children, which are deleted in turn.
+    manifests = sorted(repository.manifests.all(), key=lambda m: (not m.is_index, m.digest))
+    with client_for(repository.registry) as client:
+        for manifest in manifests:
+            try:
+                client.delete_manifest(repository.name, manifest.digest)
+            except RegistryError:
+                if deleted:
+                    audit.record(
+                        actor=actor,
+                        action="repository.delete.partial",
+                        scope=repository.scope,
+                        manifests_deleted=deleted,
+                    )
+                raise
+            Manifest.objects.filter(pk=manifest.pk).delete()
+            deleted += 1
+    with transaction.atomic():
+        scope = repository.scope
+        repository.delete()
+        audit.record(
+            actor=actor, action="repository.delete", scope=scope, manifests_deleted=deleted
+        )
+    return deleted
+
+
+@transaction.atomic
+def repository_update_locks(*, actor: Any, repository: Repository, **locks: bool) -> Repository:
+    return _update_locks(actor=actor, obj=repository, scope=repository.scope, locks=locks)
+
+
+@transaction.atomic
+def tag_update_locks(*, actor: Any, tag: Tag, **locks: bool) -> Tag:
+    return _update_locks(
+        actor=actor, obj=tag, scope=tag.repository.scope, locks=locks, tag=tag.name
+    )
+
+
+def _update_locks(*, actor: Any, obj: Any, scope: str, locks: dict[str, bool], **extra: Any) -> Any:
+    unknown = set(locks) - set(obj.LOCK_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown lock fields: {', '.join(sorted(unknown))}")
+    changes = {k: v for k, v in locks.items() if getattr(obj, k) != v}
+    if changes:
+        for field, value in changes.items():
+            setattr(obj, field, value)
+        obj.save(update_fields=list(changes))
+        audit.record(actor=actor, action="locks.update", scope=scope, locks=changes, **extra)
+    return obj

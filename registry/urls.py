@@ -1,0 +1,5 @@
+"""HTML views of the registry domain."""
+
+app_name = "registry"
+
+urlpatterns: list = []
