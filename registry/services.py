@@ -8,6 +8,7 @@ database changes they justify, so a registry that is down leaves the index as it
 from __future__ import annotations
 
 from collections.abc import Iterable
+import logging
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -17,6 +18,8 @@ from django.utils import timezone
 from registry import audit
 from registry.backend import RegistryClient, RegistryError, Unsupported
 from registry.models import Manifest, Namespace, Registry, Repository, Tag
+
+logger = logging.getLogger(__name__)
 
 REGISTRY_FIELDS = ("login_server", "service", "tier", "description")
 NAMESPACE_FIELDS = ("description",)
@@ -35,6 +38,14 @@ def client_for(registry: Registry) -> RegistryClient:
 
 def _full_clean(instance: Any, exclude: Iterable[str] = ()) -> None:
     instance.full_clean(exclude=list(exclude))
+
+
+def _enqueue_on_commit(task_name: str, *args: Any) -> None:
+    """Queue a background task once the current transaction has committed."""
+    from registry import tasks
+
+    task = getattr(tasks, task_name)
+    transaction.on_commit(lambda: task.enqueue(*args))
 
 
 # Registries ------------------------------------------------------------------------------
@@ -67,6 +78,7 @@ def registry_create(
         login_server=registry.login_server,
         tier=registry.tier,
     )
+    _enqueue_on_commit("registry_check_health", registry.pk)
     return registry
 
 
@@ -88,6 +100,8 @@ def registry_update(*, actor: Any, registry: Registry, **changes: Any) -> Regist
     }
     if changed:
         audit.record(actor=actor, action="registry.update", scope=registry.scope, changes=changed)
+        if "login_server" in changed:
+            _enqueue_on_commit("registry_check_health", registry.pk)
     return registry
 
 
@@ -108,6 +122,7 @@ def registry_check_health(*, registry: Registry) -> Registry:
     except RegistryError as exc:
         registry.is_healthy = False
         registry.health_detail = exc.message[:500]
+        logger.info("registry %s is unhealthy: %s", registry.name, exc.message)
     else:
         registry.is_healthy = True
         registry.health_detail = f"API {result.api_version}, {result.latency_ms:.0f} ms"
