@@ -1,4 +1,4 @@
-"""Writing the audit log. Every service that changes something calls ``record`` in its transaction."""
+"""Writing the audit log: every service that changes something calls ``record``."""
 
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ database changes they justify, so a registry that is down leaves the index as it
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -152,7 +152,7 @@ def namespace_create(
         raise ActionRefused(
             f"The {registry.tier} tier allows {limit} namespaces; this registry has them all."
         )
-    namespace = Namespace(registry=registry, name=name.strip().strip("/"), description=description)
+    namespace = Namespace(registry=registry, name=name.strip(), description=description)
     _full_clean(namespace)
     namespace.save()
     owners = list(owners)
@@ -230,6 +230,8 @@ def tag_delete(*, actor: Any, tag: Tag) -> None:
         with client_for(repository.registry) as client:
             client.delete_tag(repository.name, tag.name)
     except Unsupported as exc:
+        if exc.status_code == 405:
+            raise ActionRefused(exc.message) from exc
         others = tag.manifest.tags.exclude(pk=tag.pk).count()
         also = f" and {others} other tag(s)" if others else ""
         raise ActionRefused(

@@ -11,7 +11,9 @@ import re
 from django.core.validators import RegexValidator
 
 REGISTRY_NAME_RE = re.compile(r"^[A-Za-z0-9]{5,50}$")
-REPOSITORY_NAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+# The OCI distribution spec's grammar: components joined by ".", "_", "__" or runs of "-".
+_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
+REPOSITORY_NAME_RE = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
 TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
 SHA256_DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
@@ -20,7 +22,7 @@ REPOSITORY_NAME_MAX_LENGTH = 255
 
 validate_registry_name = RegexValidator(
     REGISTRY_NAME_RE,
-    "Registry names are 5 to 50 letters and digits (A–Z, a–z, 0–9), nothing else.",
+    "Registry names are 5 to 50 letters and digits (A-Z, a-z, 0-9), nothing else.",
     code="invalid_registry_name",
 )
 validate_repository_name = RegexValidator(
@@ -31,7 +33,8 @@ validate_repository_name = RegexValidator(
 )
 validate_tag = RegexValidator(
     TAG_RE,
-    "Tags are 1 to 128 characters: letters, digits, '_', '.' and '-', not starting with '.' or '-'.",
+    "Tags are 1 to 128 characters: letters, digits, '_', '.' and '-', "
+    "not starting with '.' or '-'.",
     code="invalid_tag",
 )
 validate_digest = RegexValidator(

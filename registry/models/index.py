@@ -115,9 +115,7 @@ class Manifest(models.Model):
     variant = models.CharField(max_length=50, blank=True)
     # [{"digest", "size", "media_type"}], in the manifest's order.
     layers = models.JSONField(default=list, blank=True)
-    children = models.ManyToManyField(
-        "self", symmetrical=False, related_name="parents", blank=True
-    )
+    children = models.ManyToManyField("self", symmetrical=False, related_name="parents", blank=True)
     # When the image was built (the config's ``created``), else when the portal first saw it.
     created_at = models.DateTimeField()
     indexed_at = models.DateTimeField(auto_now_add=True)

@@ -11,7 +11,11 @@ from django.core.validators import URLValidator
 from django.db import models
 from django.db.models.functions import Lower
 
-from registry.validation import REPOSITORY_NAME_MAX_LENGTH, validate_registry_name, validate_repository_name
+from registry.validation import (
+    REPOSITORY_NAME_MAX_LENGTH,
+    validate_registry_name,
+    validate_repository_name,
+)
 
 
 @dataclass(frozen=True)
@@ -86,16 +90,16 @@ class Registry(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def clean(self) -> None:
-        self.login_server = self.login_server.rstrip("/")
-        if not self.service and self.login_server:
-            self.service = self.host
-
     def save(self, *args: object, **kwargs: object) -> None:
         self.login_server = self.login_server.rstrip("/")
         if not self.service:
             self.service = self.host
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        self.login_server = self.login_server.rstrip("/")
+        if not self.service and self.login_server:
+            self.service = self.host
 
     @property
     def host(self) -> str:

@@ -13,7 +13,7 @@ from registry.validation import (
 
 @pytest.mark.parametrize(
     "name",
-    ["app", "team-a/app", "team-a/backend/api", "a.b_c-d", "a__b", "x/y/z/0", "a" * 255],
+    ["app", "team-a/app", "team-a/backend/api", "a.b_c-d", "a__b", "a--b", "x/y/z/0", "a" * 255],
 )
 def test_valid_repository_names(name):
     assert is_repository_name(name)
@@ -31,6 +31,8 @@ def test_valid_repository_names(name):
         "-a",
         "a-",
         "a..b",
+        "a___b",
+        "a._b",
         "a b",
         "a:b",
         "a@b",

@@ -1,4 +1,4 @@
-"""``manage.py issue_token --user NAME [--name LABEL] [--days N]``: print a new personal access token."""
+"""``manage.py issue_token --user NAME [--name LABEL] [--days N]``: print a new access token."""
 
 from datetime import timedelta
 

@@ -11,7 +11,7 @@ from registry import services
 from registry.models import Registry
 
 DEMO_USERNAME = "admin"
-DEMO_PASSWORD = "portcullis-demo"  # noqa: S105 - printed on purpose: it is the demo sign-in
+DEMO_PASSWORD = "portcullis-demo"
 
 
 class Command(BaseCommand):
@@ -26,9 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         admin = User.objects.filter(username=DEMO_USERNAME).first()
         if admin is None:
-            admin = User.objects.create_superuser(
-                DEMO_USERNAME, "admin@example.com", DEMO_PASSWORD
-            )
+            admin = User.objects.create_superuser(DEMO_USERNAME, "admin@example.com", DEMO_PASSWORD)
             self.stdout.write(f"Created demo administrator {DEMO_USERNAME} / {DEMO_PASSWORD}")
         if not Registry.objects.filter(name__iexact="localregistry").exists():
             services.registry_create(

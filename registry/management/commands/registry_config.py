@@ -1,4 +1,4 @@
-"""``manage.py registry_config REGISTRY --output-dir DIR``: configure a distribution registry for this portal.
+"""``manage.py registry_config REGISTRY --output-dir DIR``: configure a registry for this portal.
 
 Writes ``config.yml`` for ``docker-registry`` (distribution 2.8+) with its storage under DIR.
 The registry listens on the host and port of its ``login_server``. Token authentication and

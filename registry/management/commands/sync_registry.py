@@ -1,4 +1,4 @@
-"""``manage.py sync_registry [REGISTRY]``: reconcile the index with the registry (all when no name)."""
+"""``manage.py sync_registry [REGISTRY]``: reconcile the index with the registry (default: all)."""
 
 from __future__ import annotations
 
