@@ -112,10 +112,14 @@ def registry_sync(
             for name in page:
                 seen.add(name)
                 report.repositories_seen += 1
-                _sync_repository(client, registry, name, report)
-                Registry.objects.filter(pk=registry.pk).update(sync_cursor=name)
+                if _sync_repository(client, registry, name, report):
+                    _save_cursor(registry, name)
                 if progress:
                     progress(name)
+            # Unchanged repositories are cheap to read again, so the cursor moves on for them
+            # once a page, which keeps a sync of an unchanged registry free of writes.
+            if page and page[-1] != registry.sync_cursor and len(page) >= page_size:
+                _save_cursor(registry, page[-1])
     except RegistryError as exc:
         report.errors.append(exc.message)
         logger.warning("sync of %s stopped: %s", registry.name, exc.message)
@@ -127,12 +131,12 @@ def registry_sync(
         if own_client:
             client.close()
 
-    now = timezone.now()
-    update: dict[str, object] = {"last_synced_at": now} if report.completed else {}
     if report.completed:
-        update["sync_cursor"] = ""
-    if update:
-        Registry.objects.filter(pk=registry.pk).update(**update)
+        registry.sync_cursor = ""
+        registry.last_synced_at = timezone.now()
+        Registry.objects.filter(pk=registry.pk).update(
+            sync_cursor="", last_synced_at=registry.last_synced_at
+        )
     if report.changed:
         audit.record(
             actor=None,
@@ -142,6 +146,11 @@ def registry_sync(
             completed=report.completed,
         )
     return report
+
+
+def _save_cursor(registry: Registry, name: str) -> None:
+    registry.sync_cursor = name
+    Registry.objects.filter(pk=registry.pk).update(sync_cursor=name)
 
 
 def _remove_missing_repositories(registry: Registry, seen: set[str], report: SyncReport) -> None:
@@ -156,7 +165,8 @@ def _remove_missing_repositories(registry: Registry, seen: set[str], report: Syn
 
 def _sync_repository(
     client: RegistryClient, registry: Registry, name: str, report: SyncReport
-) -> None:
+) -> bool:
+    """Reconcile one repository; returns whether the index changed."""
     try:
         tag_names = client.list_tags(name)
     except NotFound:
@@ -183,8 +193,9 @@ def _sync_repository(
         and all(known_tags[t].manifest.digest == d for t, d in pointed.items())
     )
     if unchanged:
-        _remove_deleted_untagged(client, repository, known_digests, set(pointed.values()), report)
-        return
+        return _remove_deleted_untagged(
+            client, repository, known_digests, set(pointed.values()), report
+        )
 
     with transaction.atomic():
         if repository is None:
@@ -216,6 +227,7 @@ def _sync_repository(
             Tag.objects.filter(pk__in=stale).delete()
             report.tags_removed += len(stale)
     _remove_deleted_untagged(client, repository, known_digests, set(pointed.values()), report)
+    return True
 
 
 def _resolve_tags(client: RegistryClient, name: str, tag_names: Iterable[str]) -> dict[str, str]:
@@ -320,12 +332,12 @@ def _remove_deleted_untagged(
     known: dict[str, Manifest],
     tagged: set[str],
     report: SyncReport,
-) -> None:
+) -> bool:
     """Drop index rows for untagged manifests that the registry says are gone (404)."""
     child_digests = set(
-        Manifest.children.through.objects.filter(
-            from_manifest__repository=repository
-        ).values_list("to_manifest__digest", flat=True)
+        Manifest.children.through.objects.filter(from_manifest__repository=repository).values_list(
+            "to_manifest__digest", flat=True
+        )
     )
     candidates = [
         m for d, m in known.items() if d not in tagged and d not in child_digests and m.pk
@@ -339,3 +351,4 @@ def _remove_deleted_untagged(
     if gone:
         Manifest.objects.filter(pk__in=gone).delete()
         report.manifests_removed += len(gone)
+    return bool(gone)
