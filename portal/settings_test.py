@@ -7,7 +7,7 @@ import os
 
 os.environ.setdefault("DEBUG", "1")
 
-from portal.settings import *  # noqa: E402, F403
+from portal.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -38,10 +38,7 @@ def repository_list(
 
 def tag_list(*, repository: Repository, order: str = DEFAULT_TAG_ORDER) -> QuerySet[Tag]:
     ordering = TAG_ORDERINGS.get(order, TAG_ORDERINGS[DEFAULT_TAG_ORDER])
-    return (
-        repository.tags.select_related("manifest", "repository__registry")
-        .order_by(*ordering)
-    )
+    return repository.tags.select_related("manifest", "repository__registry").order_by(*ordering)
 
 
 def manifest_detail_queryset(*, repository: Repository) -> QuerySet[Manifest]:

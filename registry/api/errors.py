@@ -34,8 +34,10 @@ def problem(
         "status": status,
     }
     if isinstance(detail, dict | list):
-        body["detail"] = "The request has invalid fields." if isinstance(detail, dict) else "; ".join(
-            str(d) for d in detail
+        body["detail"] = (
+            "The request has invalid fields."
+            if isinstance(detail, dict)
+            else "; ".join(str(d) for d in detail)
         )
         if isinstance(detail, dict):
             body["errors"] = detail
