@@ -23,7 +23,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from registry import audit
-from registry.backend import ManifestDocument, NotFound, RegistryClient, RegistryError
+from registry.backend import (
+    ImageConfig,
+    ManifestDocument,
+    NotFound,
+    RegistryClient,
+    RegistryError,
+)
 from registry.models import Manifest, Registry, Repository, Tag
 
 logger = logging.getLogger(__name__)
@@ -105,6 +111,8 @@ def registry_sync(
     start_after = "" if restart else registry.sync_cursor
     report.resumed_after = start_after
     seen: set[str] = set()
+    # Config blobs are content-addressed and often shared between images: read each once a run.
+    configs: dict[str, ImageConfig | None] = {}
     own_client = client is None
     client = client or client_for(registry)
     try:
@@ -112,7 +120,7 @@ def registry_sync(
             for name in page:
                 seen.add(name)
                 report.repositories_seen += 1
-                if _sync_repository(client, registry, name, report):
+                if _sync_repository(client, registry, name, report, configs):
                     _save_cursor(registry, name)
                 if progress:
                     progress(name)
@@ -164,7 +172,11 @@ def _remove_missing_repositories(registry: Registry, seen: set[str], report: Syn
 
 
 def _sync_repository(
-    client: RegistryClient, registry: Registry, name: str, report: SyncReport
+    client: RegistryClient,
+    registry: Registry,
+    name: str,
+    report: SyncReport,
+    configs: dict[str, ImageConfig | None],
 ) -> bool:
     """Reconcile one repository; returns whether the index changed."""
     try:
@@ -184,7 +196,7 @@ def _sync_repository(
 
     fetched: dict[str, _FetchedManifest] = {}
     for digest in {d for d in pointed.values() if d not in known_digests}:
-        fetched[digest] = _fetch_manifest(client, name, digest, known_digests)
+        fetched[digest] = _fetch_manifest(client, name, digest, known_digests, configs)
 
     unchanged = (
         repository is not None
@@ -249,7 +261,11 @@ def _resolve_tags(client: RegistryClient, name: str, tag_names: Iterable[str]) -
 
 
 def _fetch_manifest(
-    client: RegistryClient, repository: str, digest: str, known: dict[str, Manifest]
+    client: RegistryClient,
+    repository: str,
+    digest: str,
+    known: dict[str, Manifest],
+    configs: dict[str, ImageConfig | None],
 ) -> _FetchedManifest:
     """Read a manifest (an index with its children) and its configs from the registry."""
     document = client.get_manifest(repository, digest)
@@ -261,7 +277,7 @@ def _fetch_manifest(
                 sizes.append(known[child.digest].size)
                 created.append(known[child.digest].created_at)
                 continue
-            fetched = _fetch_manifest(client, repository, child.digest, known)
+            fetched = _fetch_manifest(client, repository, child.digest, known, configs)
             if child.platform is not None and not fetched.architecture:
                 fetched.architecture = child.platform.architecture
                 fetched.os = child.platform.os
@@ -281,10 +297,13 @@ def _fetch_manifest(
     if document.config is not None:
         total += document.config.size
         item.total_size = total
-        try:
-            config = client.get_image_config(repository, document.config.digest)
-        except NotFound:
-            config = None
+        config_digest = document.config.digest
+        if config_digest not in configs:
+            try:
+                configs[config_digest] = client.get_image_config(repository, config_digest)
+            except NotFound:
+                configs[config_digest] = None
+        config = configs[config_digest]
         if config is not None:
             item.architecture, item.os, item.variant = (
                 config.architecture,
