@@ -159,6 +159,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# In development static files come from the finders and are re-read on change, so the
+# collectstatic folder need not exist.
+WHITENOISE_AUTOREFRESH = DEBUG
 
 EMAIL_BACKEND = (
     "django.core.mail.backends.console.EmailBackend"

@@ -1,5 +1,84 @@
-"""HTML views of the registry domain."""
+"""HTML views of the registry domain.
+
+Repository and namespace names contain ``/``, so what follows them is marked the ACR way with
+a leading ``_`` (``…/repositories/team-a/app/_tags/v1/``), which no name component can start
+with. The converters match the OCI grammars, so a malformed name in a URL is a 404, never a
+500 and never a different page.
+"""
+
+from django.urls import path, register_converter
+
+from registry.validation import DIGEST_RE, REGISTRY_NAME_RE, REPOSITORY_NAME_RE, TAG_RE
+from registry.views import manifests, namespaces, registries, repositories
+
+
+class _PatternConverter:
+    regex = ""
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+def _inner(pattern: str) -> str:
+    """A grammar's regex without its anchors, for use inside a URL pattern."""
+    return pattern.removeprefix("^").removesuffix("$")
+
+
+class RegistryNameConverter(_PatternConverter):
+    regex = _inner(REGISTRY_NAME_RE.pattern)
+
+
+class RepositoryNameConverter(_PatternConverter):
+    regex = _inner(REPOSITORY_NAME_RE.pattern)
+
+
+class TagConverter(_PatternConverter):
+    regex = _inner(TAG_RE.pattern)
+
+
+class DigestConverter(_PatternConverter):
+    regex = _inner(DIGEST_RE.pattern)
+
+
+# Prefixed names: converters are global, and the API may register its own.
+register_converter(RegistryNameConverter, "oci_registry")
+register_converter(RepositoryNameConverter, "oci_repository")
+register_converter(TagConverter, "oci_tag")
+register_converter(DigestConverter, "oci_digest")
 
 app_name = "registry"
 
-urlpatterns: list = []
+_registry = "registries/<oci_registry:registry>"
+_namespace = f"{_registry}/namespaces/<oci_repository:namespace>"
+_repository = f"{_registry}/repositories/<oci_repository:repository>"
+
+urlpatterns = [
+    path("registries/", registries.registry_list, name="registry_list"),
+    path("registries/new/", registries.registry_create, name="registry_create"),
+    path(f"{_registry}/", registries.registry_detail, name="registry_detail"),
+    path(f"{_registry}/edit/", registries.registry_edit, name="registry_edit"),
+    path(f"{_registry}/delete/", registries.registry_delete, name="registry_delete"),
+    path(f"{_registry}/health/", registries.registry_check_health, name="registry_check_health"),
+    path(f"{_registry}/namespaces/_new/", namespaces.namespace_create, name="namespace_create"),
+    path(f"{_namespace}/", namespaces.namespace_detail, name="namespace_detail"),
+    path(f"{_namespace}/_edit/", namespaces.namespace_edit, name="namespace_edit"),
+    path(f"{_namespace}/_delete/", namespaces.namespace_delete, name="namespace_delete"),
+    path(f"{_registry}/repositories/", repositories.repository_list, name="repository_list"),
+    path(f"{_repository}/", repositories.repository_detail, name="repository_detail"),
+    path(f"{_repository}/_delete/", repositories.repository_delete, name="repository_delete"),
+    path(f"{_repository}/_tags/<oci_tag:tag>/", manifests.tag_detail, name="tag_detail"),
+    path(f"{_repository}/_tags/<oci_tag:tag>/_delete/", manifests.tag_delete, name="tag_delete"),
+    path(
+        f"{_repository}/_manifests/<oci_digest:digest>/",
+        manifests.manifest_detail,
+        name="manifest_detail",
+    ),
+    path(
+        f"{_repository}/_manifests/<oci_digest:digest>/_delete/",
+        manifests.manifest_delete,
+        name="manifest_delete",
+    ),
+]

@@ -25,6 +25,14 @@ logger = logging.getLogger(__name__)
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
+class Conflict(exceptions.APIException):
+    """The request clashes with what exists (a duplicate name): 409."""
+
+    status_code = 409
+    default_detail = "This conflicts with an object that already exists."
+    default_code = "conflict"
+
+
 def problem(
     status: int, detail: Any, *, title: str | None = None, type_: str = "about:blank", **extra: Any
 ) -> Response:
@@ -71,9 +79,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     if isinstance(exc, IntegrityError):
         return problem(409, "This conflicts with an object that already exists.", title="Conflict")
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
+        exc = exceptions.NotFound(str(exc) or None)
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(str(exc) or None)
 
     response = exception_handler(exc, context)
     if response is None:

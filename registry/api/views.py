@@ -1,0 +1,552 @@
+"""REST API v1: parse, look up, call a service, render.
+
+Names in the URL are checked against their grammar before anything is looked up, so a malformed
+name is a 400 that says what is wrong with it and an unknown one a 404. Reads go through
+``registry.selectors`` and writes through ``registry.services``; every error leaves through
+``registry.api.errors`` as an RFC 9457 problem.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest, JsonResponse
+from django.urls import Resolver404, resolve, reverse
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from registry import selectors, services
+from registry.api.errors import PROBLEM_CONTENT_TYPE, Conflict
+from registry.api.schema import (
+    DIGEST_PARAMETER,
+    NAMESPACE_PARAMETER,
+    REGISTRY_CALL_PROBLEMS,
+    REGISTRY_PARAMETER,
+    REPOSITORY_PARAMETER,
+    TAG_PARAMETER,
+    ApiSchema,
+)
+from registry.api.serializers import (
+    LocksSerializer,
+    ManifestSerializer,
+    NamespaceSerializer,
+    NamespaceUpdateSerializer,
+    RegistrySerializer,
+    RegistryUpdateSerializer,
+    RepositoryListQuerySerializer,
+    RepositorySerializer,
+    TagListQuerySerializer,
+    TagSerializer,
+)
+from registry.models import Manifest, Namespace, Registry, Repository, Tag
+from registry.validation import (
+    DIGEST_RE,
+    REGISTRY_NAME_RE,
+    REPOSITORY_NAME_MAX_LENGTH,
+    REPOSITORY_NAME_RE,
+    TAG_RE,
+    validate_digest,
+    validate_registry_name,
+    validate_repository_name,
+    validate_tag,
+)
+
+# Lookups ---------------------------------------------------------------------------------
+
+
+def _check(parameter: str, is_valid: bool, message: str) -> None:
+    if not is_valid:
+        raise exceptions.ValidationError({parameter: [message]})
+
+
+def _registry_name(name: str) -> None:
+    _check("registry", bool(REGISTRY_NAME_RE.fullmatch(name)), validate_registry_name.message)
+
+
+def _repository_name(name: str, parameter: str = "repository") -> None:
+    is_valid = len(name) <= REPOSITORY_NAME_MAX_LENGTH and bool(REPOSITORY_NAME_RE.fullmatch(name))
+    _check(parameter, is_valid, validate_repository_name.message)
+
+
+def _tag_name(name: str) -> None:
+    _check("tag", bool(TAG_RE.fullmatch(name)), validate_tag.message)
+
+
+def _digest(digest: str) -> None:
+    is_valid = len(digest) <= 200 and bool(DIGEST_RE.fullmatch(digest))
+    _check("digest", is_valid, validate_digest.message)
+
+
+def _get_registry(name: str, queryset: QuerySet[Registry] | None = None) -> Registry:
+    _registry_name(name)
+    try:
+        return (queryset if queryset is not None else Registry.objects).get(name__iexact=name)
+    except Registry.DoesNotExist:
+        raise exceptions.NotFound(f"There is no registry named {name!r}.") from None
+
+
+def _get_namespace(registry: Registry, name: str) -> Namespace:
+    try:
+        return selectors.namespace_list(registry=registry).get(name=name)
+    except Namespace.DoesNotExist:
+        raise exceptions.NotFound(
+            f"Registry {registry.name!r} has no namespace named {name!r}."
+        ) from None
+
+
+def _get_repository(registry: Registry, name: str, *, with_counts: bool = False) -> Repository:
+    queryset = (
+        selectors.repository_list(registry=registry)
+        if with_counts
+        else Repository.objects.select_related("registry").filter(registry=registry)
+    )
+    try:
+        return queryset.get(name=name)
+    except Repository.DoesNotExist:
+        raise exceptions.NotFound(
+            f"Registry {registry.name!r} has no repository named {name!r}."
+        ) from None
+
+
+def _repository_at(registry_name: str, repository_name: str, **options: Any) -> Repository:
+    """The repository at a path, once both names are known to be well formed."""
+    _registry_name(registry_name)
+    _repository_name(repository_name)
+    return _get_repository(_get_registry(registry_name), repository_name, **options)
+
+
+def _get_tag(repository: Repository, name: str) -> Tag:
+    try:
+        return selectors.tag_list(repository=repository).get(name=name)
+    except Tag.DoesNotExist:
+        raise exceptions.NotFound(f"Repository {repository.name!r} has no tag {name!r}.") from None
+
+
+def _get_manifest(repository: Repository, digest: str) -> Manifest:
+    try:
+        return selectors.manifest_detail_queryset(repository=repository).get(digest=digest)
+    except Manifest.DoesNotExist:
+        raise exceptions.NotFound(
+            f"Repository {repository.name!r} has no manifest {digest!r}."
+        ) from None
+
+
+def _valid(serializer_class: type[serializers.Serializer], data: Any, **kwargs: Any) -> Any:
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _created(request: Request, data: Any, route: str, **kwargs: str) -> Response:
+    location = request.build_absolute_uri(reverse(route, kwargs=kwargs))
+    return Response(data, status=status.HTTP_201_CREATED, headers={"Location": location})
+
+
+# The base of every API view: GenericAPIView for pagination, and the schema that documents
+# problem responses. (A comment, not a docstring: OpenAPI would show it on every operation.)
+# Each view's ``serializer_class`` is the one OPTIONS and the browsable API describe: the input
+# of its writes, or its output when it has none.
+class ApiView(GenericAPIView):
+    schema = ApiSchema()
+    problem_statuses: dict[str, tuple[int, ...]] = {}
+
+    def list_response(self) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @property
+    def is_schema_generation(self) -> bool:
+        # drf-spectacular inspects views without a request to read names or filters from.
+        return getattr(self, "swagger_fake_view", False)
+
+
+# Registries ------------------------------------------------------------------------------
+
+
+@extend_schema(tags=["registries"])
+class RegistryList(ApiView):
+    serializer_class = RegistrySerializer
+    problem_statuses = {"POST": (409,)}
+
+    @extend_schema(
+        operation_id="registry_list",
+        summary="List registries",
+        responses={200: RegistrySerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        return self.list_response()
+
+    def get_queryset(self) -> QuerySet[Registry]:
+        return selectors.registry_list()
+
+    @extend_schema(
+        operation_id="registry_create",
+        summary="Add a registry",
+        request=RegistrySerializer,
+        responses={201: RegistrySerializer},
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(RegistrySerializer, request.data)
+        existing = Registry.objects.filter(name__iexact=data["name"]).first()
+        if existing is not None:
+            raise Conflict(f"A registry named {existing.name!r} already exists.")
+        registry = services.registry_create(actor=request.user, **data)
+        registry = selectors.registry_list().get(pk=registry.pk)
+        body = RegistrySerializer(registry).data
+        return _created(request, body, "api:registry-detail", registry=registry.name)
+
+
+@extend_schema(tags=["registries"], parameters=[REGISTRY_PARAMETER])
+class RegistryDetail(ApiView):
+    serializer_class = RegistryUpdateSerializer
+
+    @extend_schema(
+        operation_id="registry_retrieve",
+        summary="Show a registry",
+        responses={200: RegistrySerializer},
+    )
+    def get(self, request: Request, registry: str) -> Response:
+        found = _get_registry(registry, selectors.registry_list())
+        return Response(RegistrySerializer(found).data)
+
+    @extend_schema(
+        operation_id="registry_update",
+        summary="Change a registry",
+        request=RegistryUpdateSerializer,
+        responses={200: RegistrySerializer},
+    )
+    def patch(self, request: Request, registry: str) -> Response:
+        _registry_name(registry)
+        changes = _valid(RegistryUpdateSerializer, request.data, partial=True)
+        found = _get_registry(registry)
+        services.registry_update(actor=request.user, registry=found, **changes)
+        found = selectors.registry_list().get(pk=found.pk)
+        return Response(RegistrySerializer(found).data)
+
+    @extend_schema(
+        operation_id="registry_delete",
+        summary="Forget a registry",
+        description="Removes the registry and its index from the portal; the images stored in "
+        "the registry are not touched.",
+        responses={204: None},
+    )
+    def delete(self, request: Request, registry: str) -> Response:
+        services.registry_delete(actor=request.user, registry=_get_registry(registry))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Namespaces ------------------------------------------------------------------------------
+
+
+@extend_schema(tags=["namespaces"], parameters=[REGISTRY_PARAMETER])
+class NamespaceList(ApiView):
+    serializer_class = NamespaceSerializer
+    problem_statuses = {"POST": (409,)}
+
+    @extend_schema(
+        operation_id="namespace_list",
+        summary="List namespaces",
+        responses={200: NamespaceSerializer(many=True)},
+    )
+    def get(self, request: Request, registry: str) -> Response:
+        return self.list_response()
+
+    def get_queryset(self) -> QuerySet[Namespace]:
+        if self.is_schema_generation:
+            return Namespace.objects.none()
+        return selectors.namespace_list(registry=_get_registry(self.kwargs["registry"]))
+
+    @extend_schema(
+        operation_id="namespace_create",
+        summary="Add a namespace",
+        request=NamespaceSerializer,
+        responses={201: NamespaceSerializer},
+    )
+    def post(self, request: Request, registry: str) -> Response:
+        _registry_name(registry)
+        data = _valid(NamespaceSerializer, request.data)
+        found = _get_registry(registry)
+        if found.namespaces.filter(name=data["name"]).exists():
+            raise Conflict(
+                f"Registry {found.name!r} already has a namespace named {data['name']!r}."
+            )
+        namespace = services.namespace_create(actor=request.user, registry=found, **data)
+        body = NamespaceSerializer(_get_namespace(found, namespace.name)).data
+        return _created(
+            request, body, "api:namespace-detail", registry=found.name, namespace=namespace.name
+        )
+
+
+@extend_schema(tags=["namespaces"], parameters=[REGISTRY_PARAMETER, NAMESPACE_PARAMETER])
+class NamespaceDetail(ApiView):
+    serializer_class = NamespaceUpdateSerializer
+
+    def _namespace(self, registry: str, namespace: str) -> Namespace:
+        _registry_name(registry)
+        _repository_name(namespace, "namespace")
+        return _get_namespace(_get_registry(registry), namespace)
+
+    @extend_schema(
+        operation_id="namespace_retrieve",
+        summary="Show a namespace",
+        responses={200: NamespaceSerializer},
+    )
+    def get(self, request: Request, registry: str, namespace: str) -> Response:
+        return Response(NamespaceSerializer(self._namespace(registry, namespace)).data)
+
+    @extend_schema(
+        operation_id="namespace_update",
+        summary="Change a namespace's description or owners",
+        request=NamespaceUpdateSerializer,
+        responses={200: NamespaceSerializer},
+    )
+    def patch(self, request: Request, registry: str, namespace: str) -> Response:
+        _registry_name(registry)
+        _repository_name(namespace, "namespace")
+        changes = _valid(NamespaceUpdateSerializer, request.data, partial=True)
+        found = self._namespace(registry, namespace)
+        services.namespace_update(actor=request.user, namespace=found, **changes)
+        return Response(NamespaceSerializer(_get_namespace(found.registry, found.name)).data)
+
+    @extend_schema(
+        operation_id="namespace_delete",
+        summary="Remove a namespace",
+        description="The repositories under the namespace's prefix stay.",
+        responses={204: None},
+    )
+    def delete(self, request: Request, registry: str, namespace: str) -> Response:
+        services.namespace_delete(
+            actor=request.user, namespace=self._namespace(registry, namespace)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Repositories ----------------------------------------------------------------------------
+
+
+@extend_schema(tags=["repositories"], parameters=[REGISTRY_PARAMETER])
+class RepositoryList(ApiView):
+    serializer_class = RepositorySerializer
+    pagination_ordering = ("name",)
+
+    @extend_schema(
+        operation_id="repository_list",
+        summary="List repositories",
+        parameters=[RepositoryListQuerySerializer],
+        responses={200: RepositorySerializer(many=True)},
+    )
+    def get(self, request: Request, registry: str) -> Response:
+        return self.list_response()
+
+    def get_queryset(self) -> QuerySet[Repository]:
+        if self.is_schema_generation:
+            return Repository.objects.none()
+        _registry_name(self.kwargs["registry"])
+        query = _valid(RepositoryListQuerySerializer, self.request.query_params)
+        return selectors.repository_list(
+            registry=_get_registry(self.kwargs["registry"]),
+            search=query.get("search", ""),
+            namespace=query.get("namespace", ""),
+        )
+
+
+@extend_schema(tags=["repositories"], parameters=[REGISTRY_PARAMETER, REPOSITORY_PARAMETER])
+class RepositoryDetail(ApiView):
+    serializer_class = LocksSerializer
+    problem_statuses = {"DELETE": REGISTRY_CALL_PROBLEMS}
+
+    @extend_schema(
+        operation_id="repository_retrieve",
+        summary="Show a repository",
+        responses={200: RepositorySerializer},
+    )
+    def get(self, request: Request, registry: str, repository: str) -> Response:
+        found = _repository_at(registry, repository, with_counts=True)
+        return Response(RepositorySerializer(found).data)
+
+    @extend_schema(
+        operation_id="repository_update",
+        summary="Lock or unlock a repository",
+        request=LocksSerializer,
+        responses={200: RepositorySerializer},
+    )
+    def patch(self, request: Request, registry: str, repository: str) -> Response:
+        _registry_name(registry)
+        _repository_name(repository)
+        locks = _valid(LocksSerializer, request.data)
+        found = _repository_at(registry, repository)
+        services.repository_update_locks(actor=request.user, repository=found, **locks)
+        found = _get_repository(found.registry, found.name, with_counts=True)
+        return Response(RepositorySerializer(found).data)
+
+    @extend_schema(
+        operation_id="repository_delete",
+        summary="Delete a repository",
+        description="Deletes every manifest of the repository in the registry, then the "
+        "repository in the index. If the registry fails part way, what was deleted leaves the "
+        "index and the rest stays.",
+        responses={204: None},
+    )
+    def delete(self, request: Request, registry: str, repository: str) -> Response:
+        found = _repository_at(registry, repository)
+        services.repository_delete(actor=request.user, repository=found)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Tags ------------------------------------------------------------------------------------
+
+
+@extend_schema(tags=["tags"], parameters=[REGISTRY_PARAMETER, REPOSITORY_PARAMETER])
+class TagList(ApiView):
+    serializer_class = TagSerializer
+
+    def get_pagination_ordering(self) -> tuple[str, ...]:
+        return selectors.TAG_ORDERINGS[self.orderby()]
+
+    def orderby(self) -> str:
+        return _valid(TagListQuerySerializer, self.request.query_params)["orderby"]
+
+    @extend_schema(
+        operation_id="tag_list",
+        summary="List a repository's tags",
+        parameters=[TagListQuerySerializer],
+        responses={200: TagSerializer(many=True)},
+    )
+    def get(self, request: Request, registry: str, repository: str) -> Response:
+        return self.list_response()
+
+    def get_queryset(self) -> QuerySet[Tag]:
+        if self.is_schema_generation:
+            return Tag.objects.none()
+        _registry_name(self.kwargs["registry"])
+        _repository_name(self.kwargs["repository"])
+        orderby = self.orderby()
+        repository = _repository_at(self.kwargs["registry"], self.kwargs["repository"])
+        return selectors.tag_list(repository=repository, order=orderby)
+
+
+@extend_schema(tags=["tags"], parameters=[REGISTRY_PARAMETER, REPOSITORY_PARAMETER, TAG_PARAMETER])
+class TagDetail(ApiView):
+    serializer_class = LocksSerializer
+    problem_statuses = {"DELETE": REGISTRY_CALL_PROBLEMS}
+
+    def _tag(self, registry: str, repository: str, tag: str) -> Tag:
+        _registry_name(registry)
+        _repository_name(repository)
+        _tag_name(tag)
+        return _get_tag(_repository_at(registry, repository), tag)
+
+    @extend_schema(
+        operation_id="tag_retrieve", summary="Show a tag", responses={200: TagSerializer}
+    )
+    def get(self, request: Request, registry: str, repository: str, tag: str) -> Response:
+        return Response(TagSerializer(self._tag(registry, repository, tag)).data)
+
+    @extend_schema(
+        operation_id="tag_update",
+        summary="Lock or unlock a tag",
+        request=LocksSerializer,
+        responses={200: TagSerializer},
+    )
+    def patch(self, request: Request, registry: str, repository: str, tag: str) -> Response:
+        _registry_name(registry)
+        _repository_name(repository)
+        _tag_name(tag)
+        locks = _valid(LocksSerializer, request.data)
+        found = self._tag(registry, repository, tag)
+        services.tag_update_locks(actor=request.user, tag=found, **locks)
+        return Response(TagSerializer(found).data)
+
+    @extend_schema(
+        operation_id="tag_delete",
+        summary="Untag",
+        description="Removes the tag and keeps its manifest. Registries that cannot delete by "
+        "tag (distribution 2.8) refuse with 409; delete the manifest instead, which removes "
+        "every tag on it.",
+        responses={204: None},
+    )
+    def delete(self, request: Request, registry: str, repository: str, tag: str) -> Response:
+        services.tag_delete(actor=request.user, tag=self._tag(registry, repository, tag))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Manifests -------------------------------------------------------------------------------
+
+
+@extend_schema(tags=["manifests"], parameters=[REGISTRY_PARAMETER, REPOSITORY_PARAMETER])
+class ManifestList(ApiView):
+    serializer_class = ManifestSerializer
+    pagination_ordering = ("-created_at", "digest")
+
+    @extend_schema(
+        operation_id="manifest_list",
+        summary="List a repository's manifests",
+        description="Every manifest in the repository, newest first, the children of "
+        "multi-platform indexes and untagged manifests included.",
+        responses={200: ManifestSerializer(many=True)},
+    )
+    def get(self, request: Request, registry: str, repository: str) -> Response:
+        return self.list_response()
+
+    def get_queryset(self) -> QuerySet[Manifest]:
+        if self.is_schema_generation:
+            return Manifest.objects.none()
+        repository = _repository_at(self.kwargs["registry"], self.kwargs["repository"])
+        return selectors.manifest_detail_queryset(repository=repository)
+
+
+@extend_schema(
+    tags=["manifests"], parameters=[REGISTRY_PARAMETER, REPOSITORY_PARAMETER, DIGEST_PARAMETER]
+)
+class ManifestDetail(ApiView):
+    serializer_class = ManifestSerializer
+    problem_statuses = {"DELETE": REGISTRY_CALL_PROBLEMS}
+
+    def _manifest(self, registry: str, repository: str, digest: str) -> Manifest:
+        _registry_name(registry)
+        _repository_name(repository)
+        _digest(digest)
+        return _get_manifest(_repository_at(registry, repository), digest)
+
+    @extend_schema(
+        operation_id="manifest_retrieve",
+        summary="Show a manifest",
+        responses={200: ManifestSerializer},
+    )
+    def get(self, request: Request, registry: str, repository: str, digest: str) -> Response:
+        return Response(ManifestSerializer(self._manifest(registry, repository, digest)).data)
+
+    @extend_schema(
+        operation_id="manifest_delete",
+        summary="Delete a manifest",
+        description="Deletes the manifest in the registry, then in the index with every tag "
+        "that points at it. A registry that is down leaves the index as it was (503).",
+        responses={204: None},
+    )
+    def delete(self, request: Request, registry: str, repository: str, digest: str) -> Response:
+        found = self._manifest(registry, repository, digest)
+        services.manifest_delete(actor=request.user, manifest=found)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Anything else ---------------------------------------------------------------------------
+
+
+@csrf_exempt
+def endpoint_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """A problem, not an HTML page, for paths under the API that name no endpoint."""
+    detail = f"There is no API endpoint at {request.path}."
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(f"{request.path}/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not endpoint_not_found:
+            detail += f" API paths end with a slash: {request.path}/"
+    body = {"type": "about:blank", "title": "Not Found", "status": 404, "detail": detail}
+    return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE)

@@ -1,0 +1,176 @@
+"""Registries: list, create, show, edit, delete, check health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from registry import services
+from registry.forms import RegistryCreateForm, RegistryEditForm, add_service_error
+from registry.models import Namespace, Registry, Repository, Tag, Tier
+from registry.models.index import registry_storage_bytes
+from registry.models.registries import TIER_LIMITS
+from registry.views import access
+from registry.views.namespaces import namespaces_context
+from registry.views.rendering import announce, htmx_target, render_page, wants_fragment
+
+GIB = 1024**3
+
+
+def _count_of(model: type, registry_path: str) -> Coalesce:
+    """A correlated COUNT per registry row: one query for the list, however large the index."""
+    rows = (
+        model.objects.filter(**{registry_path: OuterRef("pk")})
+        .order_by()
+        .values(registry_path)
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    return Coalesce(Subquery(rows), Value(0))
+
+
+def registries_with_counts() -> QuerySet[Registry]:
+    """Registries with their repository, tag and namespace counts (also used by the dashboard)."""
+    return Registry.objects.annotate(
+        repository_count=_count_of(Repository, "registry"),
+        tag_count=_count_of(Tag, "repository__registry"),
+        namespace_count=_count_of(Namespace, "registry"),
+    ).order_by("name")
+
+
+@require_GET
+@login_required
+def registry_list(request: HttpRequest) -> HttpResponse:
+    access.authorize(request, "registry/read", access.REGISTRIES_SCOPE)
+    registries = list(registries_with_counts())
+    return render_page(request, "registry/registry_list.html", {"registries": registries})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def registry_create(request: HttpRequest) -> HttpResponse:
+    access.authorize(request, "registry/write", access.REGISTRIES_SCOPE)
+    form = RegistryCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            registry = services.registry_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(
+                request, f"Registry {registry.name} added. Its health check runs in a moment."
+            )
+            return redirect("registry:registry_detail", registry=registry.name)
+    return render_page(request, "registry/registry_form.html", _form_context(form, None))
+
+
+def _form_context(form: RegistryEditForm, registry: Registry | None) -> dict[str, Any]:
+    return {
+        "form": form,
+        "registry": registry,
+        "tiers": [(label, TIER_LIMITS[value]) for value, label in Tier.choices],
+    }
+
+
+def _registry_detail_context(registry: Registry) -> dict[str, Any]:
+    storage_bytes = registry_storage_bytes(registry)
+    included_bytes = registry.limits.included_storage_gib * GIB
+    return {
+        "registry": registry,
+        "repository_count": registry.repositories.count(),
+        "tag_count": Tag.objects.filter(repository__registry=registry).count(),
+        "storage_bytes": storage_bytes,
+        "included_bytes": included_bytes,
+        "storage_percent": min(100, round(100 * storage_bytes / included_bytes))
+        if included_bytes
+        else 0,
+        **namespaces_context(registry),
+    }
+
+
+# Regions of the registry page that htmx may ask for by their element id.
+DETAIL_FRAGMENTS = {"health": "health", "usage": "usage", "namespaces": "namespaces"}
+
+
+@require_GET
+@login_required
+def registry_detail(request: HttpRequest, registry: str) -> HttpResponse:
+    found = access.registry_for(request, registry, "registry/read")
+    fragment = DETAIL_FRAGMENTS.get(htmx_target(request))
+    return render_page(
+        request,
+        "registry/registry_detail.html",
+        _registry_detail_context(found),
+        fragment=fragment,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def registry_edit(request: HttpRequest, registry: str) -> HttpResponse:
+    found = access.registry_for(request, registry, "registry/write")
+    initial = {field: getattr(found, field) for field in services.REGISTRY_FIELDS}
+    form = RegistryEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.registry_update(actor=request.user, registry=found, **form.cleaned_data)
+        except ValidationError as exc:
+            found.refresh_from_db()
+            add_service_error(form, exc)
+        else:
+            messages.success(request, f"Registry {found.name} saved.")
+            return redirect("registry:registry_detail", registry=found.name)
+    return render_page(request, "registry/registry_form.html", _form_context(form, found))
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def registry_delete(request: HttpRequest, registry: str) -> HttpResponse:
+    found = access.registry_for(request, registry, "registry/delete")
+    if request.method == "POST":
+        name = found.name
+        services.registry_delete(actor=request.user, registry=found)
+        messages.success(
+            request,
+            f"Registry {name} was removed from the portal. "
+            "Nothing stored in the registry itself was touched.",
+        )
+        target = reverse("registry:registry_list")
+        return HttpResponseClientRedirect(target) if wants_fragment(request) else redirect(target)
+    context = {
+        "registry": found,
+        "repository_count": found.repositories.count(),
+        "namespace_count": found.namespaces.count(),
+    }
+    return render_page(
+        request, "registry/registry_confirm_delete.html", context, fragment="confirm"
+    )
+
+
+@require_POST
+@login_required
+def registry_check_health(request: HttpRequest, registry: str) -> HttpResponse:
+    found = access.registry_for(request, registry, "registry/read")
+    services.registry_check_health(registry=found)
+    if not wants_fragment(request):
+        if found.is_healthy:
+            messages.success(request, f"Registry {found.name} answered: {found.health_detail}.")
+        else:
+            messages.error(request, f"Registry {found.name} did not answer: {found.health_detail}")
+        return redirect("registry:registry_detail", registry=found.name)
+    response = render_page(
+        request, "registry/registry_detail.html", {"registry": found}, fragment="health"
+    )
+    return announce(
+        response, "registryHealthChecked", registry=found.name, is_healthy=found.is_healthy
+    )
