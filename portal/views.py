@@ -7,9 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from registry import selectors
 from registry.models import AuditEvent, Registry
 from registry.views import access
-from registry.views.registries import registries_with_counts
 
 DASHBOARD_REGISTRIES = 24
 RECENT_ACTIVITY = 15
@@ -26,7 +26,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     can_read = access.is_allowed(request.user, "registry/read", access.REGISTRIES_SCOPE)
     context: dict[str, object] = {"can_read": can_read}
     if can_read:
-        registries = list(registries_with_counts()[:DASHBOARD_REGISTRIES])
+        registries = list(selectors.registry_list()[:DASHBOARD_REGISTRIES])
         context.update(
             registries=registries,
             registry_total=Registry.objects.count(),

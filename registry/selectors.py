@@ -2,23 +2,49 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, Subquery
 
 from registry.models import Manifest, Namespace, Registry, Repository, Tag
+from registry.models.index import LockFields, count_of
 
 TAG_ORDERINGS = {
     "time_desc": ("-updated_at", "name"),
-    "time_asc": ("updated_at", "name"),
+    # Ties in time are broken by name; oldest first reads the same index backwards.
+    "time_asc": ("updated_at", "-name"),
     "name": ("name",),
 }
 DEFAULT_TAG_ORDER = "time_desc"
 
 
+# The columns of the API's repository and tag lists. Those lists read plain values rather than
+# model instances: a page of 100 rows costs a fifth of the time, which keeps the portal's
+# listings as fast as the registry's own (bench/catalog.py measures both).
+REPOSITORY_ROW_FIELDS = (
+    "name",
+    "tag_count",
+    "manifest_count",
+    *LockFields.LOCK_FIELDS,
+    "created_at",
+    "updated_at",
+)
+TAG_ROW_FIELDS = (
+    "name",
+    "manifest__digest",
+    "manifest__media_type",
+    "manifest__size",
+    "created_at",
+    "updated_at",
+    *LockFields.LOCK_FIELDS,
+)
+
+
 def registry_list() -> QuerySet[Registry]:
+    """Registries by name with their repository, tag and namespace counts, in one query."""
     return Registry.objects.annotate(
-        repository_count=Count("repositories", distinct=True),
-        namespace_count=Count("namespaces", distinct=True),
-    )
+        repository_count=count_of(Repository, "registry"),
+        tag_count=count_of(Tag, "repository__registry"),
+        namespace_count=count_of(Namespace, "registry"),
+    ).order_by("name")
 
 
 def namespace_list(*, registry: Registry) -> QuerySet[Namespace]:
@@ -34,6 +60,40 @@ def repository_list(
     if search:
         repositories = repositories.search(search)
     return repositories.with_counts().select_related("registry")
+
+
+def repository_rows(
+    *, registry_name: str, search: str = "", namespace: str = ""
+) -> QuerySet[Repository, dict[str, object]]:
+    """``repository_list`` of the registry named ``registry_name`` (any case), as plain rows.
+
+    The registry is matched in the same query, so an unknown one reads as an empty list; the
+    caller tells the two apart when the page is empty. It is matched in a scalar subquery, not
+    a join: the database then knows the registry before it plans the rest and walks the
+    ``(registry, name)`` index in order instead of sorting the whole registry.
+    """
+    registry = Registry.objects.filter(name__iexact=registry_name).values("pk")
+    repositories = Repository.objects.filter(registry_id=Subquery(registry))
+    if namespace:
+        repositories = repositories.in_namespace(namespace)
+    if search:
+        repositories = repositories.search(search)
+    return repositories.with_counts().values(*REPOSITORY_ROW_FIELDS)
+
+
+def tag_rows(
+    *, registry_name: str, repository_name: str, order: str = DEFAULT_TAG_ORDER
+) -> QuerySet[Tag, dict[str, object]]:
+    """``tag_list`` of a repository named by its path, as plain rows (see ``repository_rows``)."""
+    ordering = TAG_ORDERINGS.get(order, TAG_ORDERINGS[DEFAULT_TAG_ORDER])
+    repository = Repository.objects.filter(
+        registry__name__iexact=registry_name, name=repository_name
+    ).values("pk")
+    return (
+        Tag.objects.filter(repository_id=Subquery(repository))
+        .order_by(*ordering)
+        .values(*TAG_ROW_FIELDS)
+    )
 
 
 def tag_list(*, repository: Repository, order: str = DEFAULT_TAG_ORDER) -> QuerySet[Tag]:

@@ -17,7 +17,7 @@ import base64
 import binascii
 import datetime
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import reduce
 from operator import or_
 from typing import Any
@@ -119,7 +119,10 @@ class CursorPagination(pagination.CursorPagination):
         return replace_query_param(self.base_url, self.cursor_query_param, encoded.decode())
 
     def _position(self, row: Any) -> list[Any]:
-        return [_json_value(getattr(row, field.lstrip("-"))) for field in self.ordering]
+        fields = [field.lstrip("-") for field in self.ordering]
+        if isinstance(row, Mapping):  # a page of .values() rows
+            return [_json_value(row[field]) for field in fields]
+        return [_json_value(getattr(row, field)) for field in fields]
 
     def _invalid(self) -> exceptions.ValidationError:
         return exceptions.ValidationError({self.cursor_query_param: [INVALID_CURSOR]})

@@ -7,6 +7,7 @@ silently ignored, so a typo (``writeEnabled``) never looks like a successful loc
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from typing import Any
 
@@ -172,6 +173,32 @@ class RepositorySerializer(serializers.Serializer):
     updated = serializers.DateTimeField(source="updated_at", read_only=True)
 
 
+def api_timestamp(value: datetime.datetime | None) -> str | None:
+    """A time as ``DateTimeField`` writes it: ISO 8601 in UTC, ``Z`` for the offset."""
+    if value is None:
+        return None
+    if value.utcoffset():
+        value = value.astimezone(datetime.UTC)
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def repository_row_data(row: Mapping[str, Any], registry_scope: str) -> dict[str, Any]:
+    """``RepositorySerializer``'s output for a ``selectors.repository_rows`` row."""
+    return {
+        "name": row["name"],
+        "tag_count": row["tag_count"],
+        "manifest_count": row["manifest_count"],
+        "write_enabled": row["write_enabled"],
+        "delete_enabled": row["delete_enabled"],
+        "read_enabled": row["read_enabled"],
+        "list_enabled": row["list_enabled"],
+        "scope": f"{registry_scope}/repositories/{row['name']}",
+        "created": api_timestamp(row["created_at"]),
+        "updated": api_timestamp(row["updated_at"]),
+    }
+
+
 class RepositoryListQuerySerializer(serializers.Serializer):
     search = serializers.CharField(
         required=False,
@@ -193,7 +220,8 @@ class TagListQuerySerializer(serializers.Serializer):
         choices=list(TAG_ORDERINGS),
         required=False,
         default=DEFAULT_TAG_ORDER,
-        help_text="time_desc: most recently updated first (default); time_asc; name.",
+        help_text="time_desc: most recently updated first, ties by name (default); "
+        "time_asc: that order reversed; name.",
     )
 
 
@@ -208,6 +236,22 @@ class TagSerializer(serializers.Serializer):
     delete_enabled = serializers.BooleanField(read_only=True)
     read_enabled = serializers.BooleanField(read_only=True)
     list_enabled = serializers.BooleanField(read_only=True)
+
+
+def tag_row_data(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``TagSerializer``'s output for a ``selectors.tag_rows`` row."""
+    return {
+        "name": row["name"],
+        "digest": row["manifest__digest"],
+        "media_type": row["manifest__media_type"],
+        "size": row["manifest__size"],
+        "created": api_timestamp(row["created_at"]),
+        "updated": api_timestamp(row["updated_at"]),
+        "write_enabled": row["write_enabled"],
+        "delete_enabled": row["delete_enabled"],
+        "read_enabled": row["read_enabled"],
+        "list_enabled": row["list_enabled"],
+    }
 
 
 # Manifests -------------------------------------------------------------------------------

@@ -42,6 +42,8 @@ from registry.api.serializers import (
     RepositorySerializer,
     TagListQuerySerializer,
     TagSerializer,
+    repository_row_data,
+    tag_row_data,
 )
 from registry.models import Manifest, Namespace, Registry, Repository, Tag
 from registry.validation import (
@@ -341,18 +343,24 @@ class RepositoryList(ApiView):
         responses={200: RepositorySerializer(many=True)},
     )
     def get(self, request: Request, registry: str) -> Response:
-        return self.list_response()
+        page = self.paginate_queryset(self.get_queryset())
+        if not page:
+            found = _get_registry(registry)  # 404 for an unknown registry, not an empty list
+            scope = found.scope
+        else:
+            scope = f"/registries/{page[0]['registry__name']}"
+        return self.get_paginated_response([repository_row_data(row, scope) for row in page])
 
-    def get_queryset(self) -> QuerySet[Repository]:
+    def get_queryset(self) -> QuerySet[Repository, dict[str, Any]]:
         if self.is_schema_generation:
             return Repository.objects.none()
         _registry_name(self.kwargs["registry"])
         query = _valid(RepositoryListQuerySerializer, self.request.query_params)
-        return selectors.repository_list(
-            registry=_get_registry(self.kwargs["registry"]),
+        return selectors.repository_rows(
+            registry_name=self.kwargs["registry"],
             search=query.get("search", ""),
             namespace=query.get("namespace", ""),
-        )
+        ).values(*selectors.REPOSITORY_ROW_FIELDS, "registry__name")
 
 
 @extend_schema(tags=["repositories"], parameters=[REGISTRY_PARAMETER, REPOSITORY_PARAMETER])
@@ -418,16 +426,21 @@ class TagList(ApiView):
         responses={200: TagSerializer(many=True)},
     )
     def get(self, request: Request, registry: str, repository: str) -> Response:
-        return self.list_response()
+        page = self.paginate_queryset(self.get_queryset())
+        if not page:
+            _repository_at(registry, repository)  # 404 for an unknown path, not an empty list
+        return self.get_paginated_response([tag_row_data(row) for row in page])
 
-    def get_queryset(self) -> QuerySet[Tag]:
+    def get_queryset(self) -> QuerySet[Tag, dict[str, Any]]:
         if self.is_schema_generation:
             return Tag.objects.none()
         _registry_name(self.kwargs["registry"])
         _repository_name(self.kwargs["repository"])
-        orderby = self.orderby()
-        repository = _repository_at(self.kwargs["registry"], self.kwargs["repository"])
-        return selectors.tag_list(repository=repository, order=orderby)
+        return selectors.tag_rows(
+            registry_name=self.kwargs["registry"],
+            repository_name=self.kwargs["repository"],
+            order=self.orderby(),
+        )
 
 
 @extend_schema(tags=["tags"], parameters=[REGISTRY_PARAMETER, REPOSITORY_PARAMETER, TAG_PARAMETER])

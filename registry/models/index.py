@@ -8,8 +8,7 @@ portal and are enforced by its token server.
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Count, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Func, OuterRef, Q, Subquery, Sum
 
 from registry.models.registries import Registry
 from registry.validation import REPOSITORY_NAME_MAX_LENGTH
@@ -27,25 +26,30 @@ class LockFields(models.Model):
         abstract = True
 
 
-def _count_subquery(model: type[models.Model], **filters: object) -> Subquery:
-    """A correlated COUNT(*) that the database evaluates only for the rows it returns."""
-    return Coalesce(
-        Subquery(
-            model.objects.filter(repository=OuterRef("pk"), **filters)
-            .order_by()
-            .values("repository")
-            .annotate(n=Count("pk"))
-            .values("n")[:1]
-        ),
-        Value(0),
-    )
+class CountRows(Func):
+    """``COUNT(*)`` as a plain expression, for a correlated subquery that counts its rows.
+
+    Django's ``Count`` is an aggregate and makes the subquery ``GROUP BY`` the outer key and
+    count a column, which makes PostgreSQL read every row from the table; a bare ``COUNT(*)``
+    is answered from the foreign-key index alone (an index-only scan), and is 0, never NULL,
+    when nothing matches.
+    """
+
+    template = "COUNT(*)"
+    output_field = models.IntegerField()
+
+
+def count_of(model: type[models.Model], path: str, **filters: object) -> Subquery:
+    """How many ``model`` rows point at the outer row through ``path``, one per outer row."""
+    rows = model.objects.filter(**{path: OuterRef("pk")}, **filters).order_by()
+    return Subquery(rows.annotate(n=CountRows()).values("n"), output_field=models.IntegerField())
 
 
 class RepositoryQuerySet(models.QuerySet):
     def with_counts(self) -> RepositoryQuerySet:
         return self.annotate(
-            tag_count=_count_subquery(Tag),
-            manifest_count=_count_subquery(Manifest),
+            tag_count=count_of(Tag, "repository"),
+            manifest_count=count_of(Manifest, "repository"),
         )
 
     def in_namespace(self, namespace: str) -> RepositoryQuerySet:
@@ -151,7 +155,11 @@ class Manifest(models.Model):
 
 
 class Tag(LockFields):
-    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tags")
+    # No index of its own: tag_unique_name and tag_by_time both start with it, and without a
+    # bare one the planner walks tag_by_time in order instead of sorting a large repository.
+    repository = models.ForeignKey(
+        Repository, on_delete=models.CASCADE, related_name="tags", db_index=False
+    )
     name = models.CharField(max_length=128)
     # Deleting a manifest removes every tag that points at it, as the registry does.
     manifest = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="tags")
@@ -164,7 +172,9 @@ class Tag(LockFields):
         constraints = [
             models.UniqueConstraint(fields=["repository", "name"], name="tag_unique_name")
         ]
-        indexes = [models.Index(fields=["repository", "-updated_at"], name="tag_by_time")]
+        # The tag list's time orders, read in index order (forward and backward) with no sort,
+        # however many tags a repository has.
+        indexes = [models.Index(fields=["repository", "-updated_at", "name"], name="tag_by_time")]
 
     def __str__(self) -> str:
         return f"{self.repository.name}:{self.name}"

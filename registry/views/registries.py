@@ -7,17 +7,15 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from registry import services
+from registry import selectors, services
 from registry.forms import RegistryCreateForm, RegistryEditForm, add_service_error
-from registry.models import Namespace, Registry, Repository, Tag, Tier
+from registry.models import Registry, Tag, Tier
 from registry.models.index import registry_storage_bytes
 from registry.models.registries import TIER_LIMITS
 from registry.views import access
@@ -27,32 +25,11 @@ from registry.views.rendering import announce, htmx_target, render_page, wants_f
 GIB = 1024**3
 
 
-def _count_of(model: type, registry_path: str) -> Coalesce:
-    """A correlated COUNT per registry row: one query for the list, however large the index."""
-    rows = (
-        model.objects.filter(**{registry_path: OuterRef("pk")})
-        .order_by()
-        .values(registry_path)
-        .annotate(n=Count("pk"))
-        .values("n")[:1]
-    )
-    return Coalesce(Subquery(rows), Value(0))
-
-
-def registries_with_counts() -> QuerySet[Registry]:
-    """Registries with their repository, tag and namespace counts (also used by the dashboard)."""
-    return Registry.objects.annotate(
-        repository_count=_count_of(Repository, "registry"),
-        tag_count=_count_of(Tag, "repository__registry"),
-        namespace_count=_count_of(Namespace, "registry"),
-    ).order_by("name")
-
-
 @require_GET
 @login_required
 def registry_list(request: HttpRequest) -> HttpResponse:
     access.authorize(request, "registry/read", access.REGISTRIES_SCOPE)
-    registries = list(registries_with_counts())
+    registries = list(selectors.registry_list())
     return render_page(request, "registry/registry_list.html", {"registries": registries})
 
 

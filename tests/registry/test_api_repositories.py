@@ -236,3 +236,19 @@ def test_deleting_a_repository_while_the_registry_is_down_is_a_503(admin_client,
     assert Manifest.objects.filter(repository=app).count() == 2
     assert Tag.objects.filter(repository=app).count() == 2
     assert not AuditEvent.objects.exists()
+
+
+def test_each_listed_repository_reads_the_same_as_its_own_endpoint(admin_client, prod1, app):
+    """The list renders plain rows for speed; they must match the detail serializer's output."""
+    RepositoryFactory(registry=prod1, name="team-b/tool", write_enabled=False)
+    rows = admin_client.get(_list("PROD1")).json()["results"]
+    assert [row["name"] for row in rows] == ["team-a/app", "team-b/tool"]
+    assert rows[0]["scope"] == "/registries/prod1/repositories/team-a/app"
+    for row in rows:
+        assert admin_client.get(_detail(row["name"])).json() == row
+
+
+def test_an_empty_registry_lists_no_repositories(admin_client, prod1):
+    response = admin_client.get(_list())
+    assert response.status_code == 200
+    assert response.json()["results"] == []

@@ -114,7 +114,8 @@ def many_tags(app):
     ("orderby", "key", "reverse"),
     [
         ("time_desc", lambda t: (-t.updated_at.timestamp(), t.name), False),
-        ("time_asc", lambda t: (t.updated_at, t.name), False),
+        # Oldest first is newest first read backwards, ties included (one index serves both).
+        ("time_asc", lambda t: (-t.updated_at.timestamp(), t.name), True),
         ("name", lambda t: t.name, False),
     ],
 )
@@ -280,3 +281,17 @@ def test_untagging_while_the_registry_is_down_is_a_503(admin_client, v1):
     assert Tag.objects.filter(pk=v1.pk).exists()
     assert Manifest.objects.filter(pk=v1.manifest.pk).exists()
     assert not AuditEvent.objects.exists()
+
+
+def test_each_listed_tag_reads_the_same_as_its_own_endpoint(admin_client, app, many_tags):
+    """The list renders plain rows for speed; they must match the detail serializer's output."""
+    rows = admin_client.get(_list("?page_size=500")).json()["results"]
+    assert len(rows) == 40
+    for row in rows:
+        assert admin_client.get(_detail(row["name"])).json() == row
+
+
+def test_an_empty_repository_lists_no_tags_and_an_unknown_one_is_a_404(admin_client, app):
+    assert admin_client.get(_list()).json()["results"] == []
+    assert_problem(admin_client.get(_list(repository="team-a/nothing")), 404)
+    assert_problem(admin_client.get(_list(registry="other1")), 404)
