@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from registry import audit
-from registry.backend import RegistryClient, RegistryError, Unsupported
+from registry.backend import NotFound, RegistryClient, RegistryError, Unsupported
 from registry.models import Manifest, Namespace, Registry, Repository, Tag
 
 logger = logging.getLogger(__name__)
@@ -208,8 +208,9 @@ def manifest_delete(*, actor: Any, manifest: Manifest) -> list[str]:
     Returns the names of the tags that went with it.
     """
     repository = manifest.repository
+    _refuse_locked_delete(repository, manifest.tags.all(), what=f"manifest {manifest.digest}")
     with client_for(repository.registry) as client:
-        client.delete_manifest(repository.name, manifest.digest)
+        _delete_in_registry(client, repository.name, manifest.digest)
     with transaction.atomic():
         tags = sorted(manifest.tags.values_list("name", flat=True))
         manifest.delete()
@@ -226,6 +227,7 @@ def manifest_delete(*, actor: Any, manifest: Manifest) -> list[str]:
 def tag_delete(*, actor: Any, tag: Tag) -> None:
     """Untag: remove the tag and keep the manifest. Needs a registry that can delete by tag."""
     repository = tag.repository
+    _refuse_locked_delete(repository, [tag], what=f"tag {tag.name!r}")
     try:
         with client_for(repository.registry) as client:
             client.delete_tag(repository.name, tag.name)
@@ -256,13 +258,14 @@ def repository_delete(*, actor: Any, repository: Repository) -> int:
     and the rest stays, so the index never claims less than the registry holds.
     Returns the number of manifests deleted.
     """
+    _refuse_locked_delete(repository, repository.tags.all(), what=f"repository {repository.name}")
     deleted = 0
     # Indexes first: deleting an index leaves its children, which are deleted in turn.
     manifests = sorted(repository.manifests.all(), key=lambda m: (not m.is_index, m.digest))
     with client_for(repository.registry) as client:
         for manifest in manifests:
             try:
-                client.delete_manifest(repository.name, manifest.digest)
+                _delete_in_registry(client, repository.name, manifest.digest)
             except RegistryError:
                 if deleted:
                     audit.record(
@@ -281,6 +284,29 @@ def repository_delete(*, actor: Any, repository: Repository) -> int:
             actor=actor, action="repository.delete", scope=scope, manifests_deleted=deleted
         )
     return deleted
+
+
+def _refuse_locked_delete(repository: Repository, tags: Iterable[Tag], *, what: str) -> None:
+    """ACR's delete lock: nothing goes while the repository or a tag on it has deletes off."""
+    if not repository.delete_enabled:
+        raise ActionRefused(
+            f"Repository {repository.name} is locked against deletes (delete_enabled is off); "
+            f"unlock it before deleting {what}."
+        )
+    locked = sorted(tag.name for tag in tags if not tag.delete_enabled)
+    if locked:
+        raise ActionRefused(
+            f"Tag(s) {', '.join(locked)} of {repository.name} are locked against deletes "
+            f"(delete_enabled is off); unlock them before deleting {what}."
+        )
+
+
+def _delete_in_registry(client: RegistryClient, repository: str, digest: str) -> None:
+    """Delete a manifest in the registry; one the registry no longer has is already deleted."""
+    try:
+        client.delete_manifest(repository, digest)
+    except NotFound:
+        logger.info("%s@%s was already gone from the registry", repository, digest)
 
 
 @transaction.atomic

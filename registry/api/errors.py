@@ -10,6 +10,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.http import Http404
@@ -85,7 +86,11 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
 
     response = exception_handler(exc, context)
     if response is None:
-        return None
+        if settings.DEBUG:
+            return None  # Django's debug page, with the traceback
+        # A bug: callers get the one error shape, operators the traceback in the log.
+        logger.error("unhandled error in the API", exc_info=exc)
+        return problem(500, "The portal failed to answer. The error has been logged.")
     data = response.data
     if isinstance(exc, exceptions.ValidationError):
         result = problem(response.status_code, data, title="Invalid request")

@@ -144,8 +144,26 @@ def manifest_delete(
 ) -> HttpResponse:
     found = access.repository_for(request, registry, repository, "content/delete")
     manifest = _manifest(found, digest=digest)
+    context = {
+        "registry": found.registry,
+        "repository": found,
+        "manifest": manifest,
+        "tags": list(manifest.tags.all()),
+        "children": list(manifest.children.all()),
+        "error": "",
+    }
     if request.method == "POST":
-        tags = services.manifest_delete(actor=request.user, manifest=manifest)
+        try:
+            tags = services.manifest_delete(actor=request.user, manifest=manifest)
+        except services.ActionRefused as exc:
+            context["error"] = str(exc)
+            return render_page(
+                request,
+                "registry/manifest_confirm_delete.html",
+                context,
+                fragment="confirm",
+                status=409,
+            )
         gone = f" with tag(s) {', '.join(tags)}" if tags else ""
         messages.success(request, f"Manifest {manifest.short_digest} deleted{gone}.")
         target = reverse(
@@ -153,13 +171,6 @@ def manifest_delete(
             kwargs={"registry": found.registry.name, "repository": found.name},
         )
         return HttpResponseClientRedirect(target) if wants_fragment(request) else redirect(target)
-    context = {
-        "registry": found.registry,
-        "repository": found,
-        "manifest": manifest,
-        "tags": list(manifest.tags.all()),
-        "children": list(manifest.children.all()),
-    }
     return render_page(
         request, "registry/manifest_confirm_delete.html", context, fragment="confirm"
     )

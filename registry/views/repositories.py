@@ -63,21 +63,32 @@ def repository_detail(request: HttpRequest, registry: str, repository: str) -> H
 @login_required
 def repository_delete(request: HttpRequest, registry: str, repository: str) -> HttpResponse:
     found = access.repository_for(request, registry, repository, "content/delete")
+    context = {
+        "registry": found.registry,
+        "repository": found,
+        "manifest_count": found.manifests.count(),
+        "tag_count": found.tags.count(),
+        "error": "",
+    }
     if request.method == "POST":
         name = found.name
-        deleted = services.repository_delete(actor=request.user, repository=found)
+        try:
+            deleted = services.repository_delete(actor=request.user, repository=found)
+        except services.ActionRefused as exc:
+            context["error"] = str(exc)
+            return render_page(
+                request,
+                "registry/repository_confirm_delete.html",
+                context,
+                fragment="confirm",
+                status=409,
+            )
         messages.success(
             request,
             f"Repository {name} deleted: {deleted} manifest(s) removed from the registry.",
         )
         target = reverse("registry:repository_list", kwargs={"registry": found.registry.name})
         return HttpResponseClientRedirect(target) if wants_fragment(request) else redirect(target)
-    context = {
-        "registry": found.registry,
-        "repository": found,
-        "manifest_count": found.manifests.count(),
-        "tag_count": found.tags.count(),
-    }
     return render_page(
         request, "registry/repository_confirm_delete.html", context, fragment="confirm"
     )

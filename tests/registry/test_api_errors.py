@@ -153,3 +153,19 @@ def test_every_endpoint_renders_for_a_browser_in_development(admin_client, conte
         response = admin_client.get(url, HTTP_ACCEPT="text/html")
         assert response.status_code == 200, (url, response.content[:500])
         assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_bug_is_a_500_problem_and_a_logged_traceback(admin_client, settings, monkeypatch, caplog):
+    def broken():
+        raise RuntimeError("a bug in the portal")
+
+    settings.DEBUG = False
+    monkeypatch.setattr("registry.selectors.registry_list", broken)
+    admin_client.raise_request_exception = False
+
+    response = admin_client.get(api_url("registry-list"))
+
+    problem = assert_problem(response, 500)
+    assert "a bug" not in json.dumps(problem)  # internals stay in the log
+    record = next(r for r in caplog.records if r.getMessage() == "unhandled error in the API")
+    assert record.exc_info[1].args == ("a bug in the portal",)
