@@ -79,7 +79,16 @@ def registry_create(
         tier=registry.tier,
     )
     _enqueue_on_commit("registry_check_health", registry.pk)
+    # A new registry shows what it already stores without anyone running a command.
+    _enqueue_on_commit("registry_sync", registry.pk)
     return registry
+
+
+@transaction.atomic
+def registry_sync_request(*, actor: Any, registry: Registry) -> None:
+    """Queue a reconciliation of the registry's index (``registry.sync``) for the worker."""
+    audit.record(actor=actor, action="registry.sync.request", scope=registry.scope)
+    _enqueue_on_commit("registry_sync", registry.pk)
 
 
 @transaction.atomic

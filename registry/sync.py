@@ -188,6 +188,11 @@ def _sync_repository(
     pointed = _resolve_tags(client, name, tag_names)
 
     repository = Repository.objects.filter(registry=registry, name=name).first()
+    if repository is None and not pointed:
+        # Distribution keeps listing a repository after its last manifest is deleted (the tag
+        # list is null): nothing in it can be reached, and indexing it would bring a
+        # repository deleted through the portal back, empty.
+        return False
     known_digests: dict[str, Manifest] = {}
     known_tags: dict[str, Tag] = {}
     if repository is not None:

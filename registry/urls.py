@@ -62,6 +62,7 @@ urlpatterns = [
     path(f"{_registry}/edit/", registries.registry_edit, name="registry_edit"),
     path(f"{_registry}/delete/", registries.registry_delete, name="registry_delete"),
     path(f"{_registry}/health/", registries.registry_check_health, name="registry_check_health"),
+    path(f"{_registry}/sync/", registries.registry_sync, name="registry_sync"),
     path(f"{_registry}/namespaces/_new/", namespaces.namespace_create, name="namespace_create"),
     path(f"{_namespace}/", namespaces.namespace_detail, name="namespace_detail"),
     path(f"{_namespace}/_edit/", namespaces.namespace_edit, name="namespace_edit"),

@@ -136,6 +136,24 @@ def registry_delete(request: HttpRequest, registry: str) -> HttpResponse:
 
 @require_POST
 @login_required
+def registry_sync(request: HttpRequest, registry: str) -> HttpResponse:
+    found = access.registry_for(request, registry, "registry/write")
+    services.registry_sync_request(actor=request.user, registry=found)
+    found.refresh_from_db()  # a worker that runs tasks at once has synced already
+    messages.info(
+        request,
+        f"Sync of {found.name} queued: the index catches up with the registry in the background.",
+    )
+    if not wants_fragment(request):
+        return redirect("registry:registry_detail", registry=found.name)
+    response = render_page(
+        request, "registry/registry_detail.html", {"registry": found}, fragment="health"
+    )
+    return announce(response, "registrySyncQueued", registry=found.name)
+
+
+@require_POST
+@login_required
 def registry_check_health(request: HttpRequest, registry: str) -> HttpResponse:
     found = access.registry_for(request, registry, "registry/read")
     services.registry_check_health(registry=found)

@@ -23,13 +23,14 @@ def test_registry_create_derives_service_and_audits(alice):
     assert event.details["login_server"] == "https://registry.example.com:5000"
 
 
-def test_registry_create_queues_a_health_check(alice, django_capture_on_commit_callbacks):
+def test_registry_create_queues_a_health_check_and_a_sync(alice, django_capture_on_commit_callbacks):
     # The test settings run tasks straight away; a closed port makes the check fail.
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         registry = services.registry_create(
             actor=alice, name="prod1", login_server="http://127.0.0.1:9"
         )
-    assert len(callbacks) == 1
+    # A health check and a first sync of the index.
+    assert len(callbacks) == 2
     registry.refresh_from_db()
     assert registry.health_checked_at is not None
     assert registry.is_healthy is False

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from registry.models import AuditEvent, Registry
 from tests.factories import ManifestFactory, NamespaceFactory, RegistryFactory, TagFactory
+from tests.fixtures.images import build_and_push
 from tests.fixtures.registry import free_port
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +52,7 @@ def test_anonymous_is_sent_to_sign_in(client, name, kwargs):
         ("registry_delete", "get"),
         ("registry_delete", "post"),
         ("registry_check_health", "post"),
+        ("registry_sync", "post"),
     ],
 )
 def test_non_staff_users_are_forbidden(client, bob, name, method):
@@ -336,3 +338,38 @@ def test_check_health_needs_post(admin_client):
     registry = RegistryFactory(name="prodacr01")
     response = admin_client.get(reverse("registry:registry_check_health", args=[registry.name]))
     assert response.status_code == 405
+
+
+# Sync ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_sync_now_fills_the_index_and_is_audited(
+    admin_client, alice, registry_server_fresh, image_workdir, django_capture_on_commit_callbacks
+):
+    build_and_push(image_workdir / "sync", registry_server_fresh.host, "team-a/api:1.0")
+    registry = RegistryFactory(name="livereg1", login_server=registry_server_fresh.url)
+
+    # The test settings run tasks at once, so the queued sync happens on commit.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("registry:registry_sync", args=[registry.name]), **HTMX
+        )
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<article id="health"')
+    assert "registrySyncQueued" in response["HX-Trigger"]
+    assert list(registry.repositories.values_list("name", flat=True)) == ["team-a/api"]
+    assert registry.repositories.get().tags.get().name == "1.0"
+    registry.refresh_from_db()
+    assert registry.last_synced_at is not None
+    event = AuditEvent.objects.get(action="registry.sync.request")
+    assert (event.actor, event.scope) == (alice, "/registries/livereg1")
+
+
+def test_sync_needs_post(admin_client):
+    registry = RegistryFactory(name="prodacr01")
+    response = admin_client.get(reverse("registry:registry_sync", args=[registry.name]))
+    assert response.status_code == 405
+    assert not AuditEvent.objects.exists()
