@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve, reverse
@@ -84,21 +85,23 @@ def _digest(digest: str) -> None:
     _check("digest", is_valid, validate_digest.message)
 
 
+def _one(queryset: QuerySet[Any], missing: str, **lookup: Any) -> Any:
+    """The one row of ``queryset`` matching ``lookup``; a 404 saying ``missing`` otherwise."""
+    try:
+        return queryset.get(**lookup)
+    except ObjectDoesNotExist:
+        raise exceptions.NotFound(missing) from None
+
+
 def _get_registry(name: str, queryset: QuerySet[Registry] | None = None) -> Registry:
     _registry_name(name)
-    try:
-        return (queryset if queryset is not None else Registry.objects).get(name__iexact=name)
-    except Registry.DoesNotExist:
-        raise exceptions.NotFound(f"There is no registry named {name!r}.") from None
+    queryset = queryset if queryset is not None else Registry.objects.all()
+    return _one(queryset, f"There is no registry named {name!r}.", name__iexact=name)
 
 
 def _get_namespace(registry: Registry, name: str) -> Namespace:
-    try:
-        return selectors.namespace_list(registry=registry).get(name=name)
-    except Namespace.DoesNotExist:
-        raise exceptions.NotFound(
-            f"Registry {registry.name!r} has no namespace named {name!r}."
-        ) from None
+    missing = f"Registry {registry.name!r} has no namespace named {name!r}."
+    return _one(selectors.namespace_list(registry=registry), missing, name=name)
 
 
 def _get_repository(registry: Registry, name: str, *, with_counts: bool = False) -> Repository:
@@ -107,12 +110,8 @@ def _get_repository(registry: Registry, name: str, *, with_counts: bool = False)
         if with_counts
         else Repository.objects.select_related("registry").filter(registry=registry)
     )
-    try:
-        return queryset.get(name=name)
-    except Repository.DoesNotExist:
-        raise exceptions.NotFound(
-            f"Registry {registry.name!r} has no repository named {name!r}."
-        ) from None
+    missing = f"Registry {registry.name!r} has no repository named {name!r}."
+    return _one(queryset, missing, name=name)
 
 
 def _repository_at(registry_name: str, repository_name: str, **options: Any) -> Repository:
@@ -123,19 +122,13 @@ def _repository_at(registry_name: str, repository_name: str, **options: Any) -> 
 
 
 def _get_tag(repository: Repository, name: str) -> Tag:
-    try:
-        return selectors.tag_list(repository=repository).get(name=name)
-    except Tag.DoesNotExist:
-        raise exceptions.NotFound(f"Repository {repository.name!r} has no tag {name!r}.") from None
+    missing = f"Repository {repository.name!r} has no tag {name!r}."
+    return _one(selectors.tag_list(repository=repository), missing, name=name)
 
 
 def _get_manifest(repository: Repository, digest: str) -> Manifest:
-    try:
-        return selectors.manifest_detail_queryset(repository=repository).get(digest=digest)
-    except Manifest.DoesNotExist:
-        raise exceptions.NotFound(
-            f"Repository {repository.name!r} has no manifest {digest!r}."
-        ) from None
+    missing = f"Repository {repository.name!r} has no manifest {digest!r}."
+    return _one(selectors.manifest_detail_queryset(repository=repository), missing, digest=digest)
 
 
 def _valid(serializer_class: type[serializers.Serializer], data: Any, **kwargs: Any) -> Any:
