@@ -34,7 +34,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
 bench: $(STAMP)
-	$(PY) bench/catalog.py
+	$(PY) bench/catalog.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

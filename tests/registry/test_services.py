@@ -23,7 +23,9 @@ def test_registry_create_derives_service_and_audits(alice):
     assert event.details["login_server"] == "https://registry.example.com:5000"
 
 
-def test_registry_create_queues_a_health_check_and_a_sync(alice, django_capture_on_commit_callbacks):
+def test_registry_create_queues_a_health_check_and_a_sync(
+    alice, django_capture_on_commit_callbacks
+):
     # The test settings run tasks straight away; a closed port makes the check fail.
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         registry = services.registry_create(
