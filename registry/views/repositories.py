@@ -15,6 +15,7 @@ from registry.views import access
 from registry.views.pagination import paginate
 from registry.views.rendering import htmx_target, render_page, wants_fragment
 
+UNTAGGED_SHOWN = 50
 TAG_ORDER_LABELS = {"time_desc": "Newest first", "time_asc": "Oldest first", "name": "Name"}
 # Longer input is no search a person typed; cut it rather than send it to the database.
 MAX_SEARCH_LENGTH = 255
@@ -56,6 +57,12 @@ def repository_detail(request: HttpRequest, registry: str, repository: str) -> H
         "manifest_count": found.manifests.count(),
     }
     fragment = "tags" if htmx_target(request) == "tags" else None
+    if fragment is None:
+        # Images that no tag and no index point at are reachable only by digest: list them.
+        untagged = found.manifests.filter(tags__isnull=True, parents__isnull=True)
+        shown = list(untagged.order_by("-created_at", "digest")[: UNTAGGED_SHOWN + 1])
+        context["untagged"] = shown[:UNTAGGED_SHOWN]
+        context["untagged_more"] = len(shown) > UNTAGGED_SHOWN
     return render_page(request, "registry/repository_detail.html", context, fragment=fragment)
 
 

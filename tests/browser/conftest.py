@@ -56,7 +56,8 @@ def page(browser, live_server) -> Iterator[object]:
 def screenshots(request) -> Iterator[object]:
     """Save a full-page screenshot per step under ``test-results/<test name>/``."""
     folder = Path("test-results") / re.sub(r"[^\w.-]+", "_", request.node.name)
-    folder.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)  # only this run's pictures
+    folder.mkdir(parents=True)
     taken: list[Path] = []
 
     def shoot(page, name: str) -> Path:

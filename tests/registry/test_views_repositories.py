@@ -217,6 +217,37 @@ def test_detail_shows_counts_and_locks(admin_client, repository):
     assert "127.0.0.1" in html  # the pull reference starts with the registry host
 
 
+def test_detail_lists_images_only_a_digest_reaches(admin_client, registry):
+    repository = RepositoryFactory(registry=registry, name="team-a/app")
+    tagged = TagFactory(manifest__repository=repository, name="1.0").manifest
+    index = ManifestFactory(
+        repository=repository,
+        media_type="application/vnd.oci.image.index.v1+json",
+        created_at=timezone.now() - timedelta(days=1),
+    )
+    child = ManifestFactory(repository=repository, architecture="arm64", os="linux")
+    index.children.add(child)
+    orphan = ManifestFactory(
+        repository=repository, architecture="amd64", os="linux", created_at=timezone.now()
+    )
+
+    response = admin_client.get(detail_url(repository))
+
+    # Newest first; the tagged image and the index's child are reachable otherwise.
+    assert [m.digest for m in response.context["untagged"]] == [orphan.digest, index.digest]
+    html = response.content.decode()
+    assert "Untagged images" in html
+    assert orphan.short_digest in html
+    assert tagged.short_digest not in html.split("Untagged images")[1]
+    assert child.short_digest not in html.split("Untagged images")[1]
+
+
+def test_detail_without_untagged_images_has_no_such_section(admin_client, repository):
+    response = admin_client.get(detail_url(repository))
+    assert response.context["untagged"] == []
+    assert "Untagged images" not in response.content.decode()
+
+
 @pytest.mark.parametrize("count", [5, 50])
 def test_tag_list_queries_do_not_grow_with_tags(
     admin_client, registry, django_assert_max_num_queries, count
