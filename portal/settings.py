@@ -182,6 +182,9 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # One fixed shape for every time the API writes (UTC, microseconds, Z); the repository
+    # and tag lists have the database write it in the same shape (registry.models.IsoTimestamp).
+    "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Portcullis API",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet, Subquery
 
 from registry.models import Manifest, Namespace, Registry, Repository, Tag
-from registry.models.index import LockFields, count_of
+from registry.models.index import IsoTimestamp, LockFields, count_of
 
 TAG_ORDERINGS = {
     "time_desc": ("-updated_at", "name"),
@@ -19,23 +19,19 @@ DEFAULT_TAG_ORDER = "time_desc"
 # The columns of the API's repository and tag lists. Those lists read plain values rather than
 # model instances: a page of 100 rows costs a fifth of the time, which keeps the portal's
 # listings as fast as the registry's own (bench/catalog.py measures both).
-REPOSITORY_ROW_FIELDS = (
-    "name",
-    "tag_count",
-    "manifest_count",
-    *LockFields.LOCK_FIELDS,
-    "created_at",
-    "updated_at",
-)
+REPOSITORY_ROW_FIELDS = ("name", "tag_count", "manifest_count", *LockFields.LOCK_FIELDS)
 TAG_ROW_FIELDS = (
     "name",
     "manifest__digest",
     "manifest__media_type",
     "manifest__size",
-    "created_at",
-    "updated_at",
     *LockFields.LOCK_FIELDS,
 )
+
+
+def _row_times() -> dict[str, IsoTimestamp]:
+    """``created`` and ``updated`` as the API's text, written by the database."""
+    return {"created": IsoTimestamp("created_at"), "updated": IsoTimestamp("updated_at")}
 
 
 def registry_list() -> QuerySet[Registry]:
@@ -78,7 +74,7 @@ def repository_rows(
         repositories = repositories.in_namespace(namespace)
     if search:
         repositories = repositories.search(search)
-    return repositories.with_counts().values(*REPOSITORY_ROW_FIELDS)
+    return repositories.with_counts().values(*REPOSITORY_ROW_FIELDS, **_row_times())
 
 
 def tag_rows(
@@ -92,7 +88,7 @@ def tag_rows(
     return (
         Tag.objects.filter(repository_id=Subquery(repository))
         .order_by(*ordering)
-        .values(*TAG_ROW_FIELDS)
+        .values(*TAG_ROW_FIELDS, **_row_times())
     )
 
 

@@ -7,7 +7,6 @@ silently ignored, so a typo (``writeEnabled``) never looks like a successful loc
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping
 from typing import Any
 
@@ -173,16 +172,6 @@ class RepositorySerializer(serializers.Serializer):
     updated = serializers.DateTimeField(source="updated_at", read_only=True)
 
 
-def api_timestamp(value: datetime.datetime | None) -> str | None:
-    """A time as ``DateTimeField`` writes it: ISO 8601 in UTC, ``Z`` for the offset."""
-    if value is None:
-        return None
-    if value.utcoffset():
-        value = value.astimezone(datetime.UTC)
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
 def repository_row_data(row: Mapping[str, Any], registry_scope: str) -> dict[str, Any]:
     """``RepositorySerializer``'s output for a ``selectors.repository_rows`` row."""
     return {
@@ -194,8 +183,8 @@ def repository_row_data(row: Mapping[str, Any], registry_scope: str) -> dict[str
         "read_enabled": row["read_enabled"],
         "list_enabled": row["list_enabled"],
         "scope": f"{registry_scope}/repositories/{row['name']}",
-        "created": api_timestamp(row["created_at"]),
-        "updated": api_timestamp(row["updated_at"]),
+        "created": row["created"],
+        "updated": row["updated"],
     }
 
 
@@ -245,8 +234,8 @@ def tag_row_data(row: Mapping[str, Any]) -> dict[str, Any]:
         "digest": row["manifest__digest"],
         "media_type": row["manifest__media_type"],
         "size": row["manifest__size"],
-        "created": api_timestamp(row["created_at"]),
-        "updated": api_timestamp(row["updated_at"]),
+        "created": row["created"],
+        "updated": row["updated"],
         "write_enabled": row["write_enabled"],
         "delete_enabled": row["delete_enabled"],
         "read_enabled": row["read_enabled"],

@@ -353,7 +353,7 @@ class RepositoryList(ApiView):
             registry_name=self.kwargs["registry"],
             search=query.get("search", ""),
             namespace=query.get("namespace", ""),
-        ).values(*selectors.REPOSITORY_ROW_FIELDS, "registry__name")
+        ).values(*selectors.REPOSITORY_ROW_FIELDS, "created", "updated", "registry__name")
 
 
 @extend_schema(tags=["repositories"], parameters=[REGISTRY_PARAMETER, REPOSITORY_PARAMETER])

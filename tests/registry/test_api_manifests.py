@@ -104,8 +104,8 @@ def test_staff_shows_an_image_manifest(admin_client, image):
         "size": 4321,
         "platforms": [{"os": "linux", "architecture": "arm64", "variant": "v8"}],
         "tags": ["1.0", "latest"],
-        "last_pulled": "2025-01-02T00:00:00Z",
-        "created": "2025-01-01T00:00:00Z",
+        "last_pulled": "2025-01-02T00:00:00.000000Z",
+        "created": "2025-01-01T00:00:00.000000Z",
         "config_digest": fake_digest("config"),
         "layers": LAYERS,
     }

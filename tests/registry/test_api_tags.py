@@ -68,7 +68,7 @@ def test_staff_lists_tags_with_their_fields(admin_client, v1):
     assert tag["digest"] == v1.manifest.digest
     assert tag["media_type"] == v1.manifest.media_type
     assert tag["size"] == 1234
-    assert tag["updated"] == "2025-01-01T00:00:00Z"
+    assert tag["updated"] == "2025-01-01T00:00:00.000000Z"
     assert tag["created"]
     assert {k: tag[k] for k in Tag.LOCK_FIELDS} == dict.fromkeys(Tag.LOCK_FIELDS, True)
 
