@@ -66,8 +66,10 @@ class PersonalAccessToken(models.Model):
         """The active token row for a presented token, or None."""
         if not token.startswith(cls.PREFIX):
             return None
-        row = cls.objects.active().select_related("user").filter(digest=secrets.digest(token))
-        found = row.first()
-        if found is None or not secrets.matches(token, found.digest):
+        # One row by its unique digest, checked for expiry and revocation here: the simplest
+        # query for the one every API request makes.
+        rows = cls.objects.select_related("user").filter(digest=secrets.digest(token))[:1]
+        found = next(iter(rows), None)
+        if found is None or not found.is_active or not secrets.matches(token, found.digest):
             return None
         return found
