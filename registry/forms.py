@@ -124,3 +124,12 @@ class NamespaceCreateForm(NamespaceEditForm):
                 "This registry already has a namespace with this name.", code="unique"
             )
         return name
+
+
+class LocksForm(forms.Form):
+    """ACR's four lock attributes of a repository or tag; an unticked box turns one off."""
+
+    write_enabled = forms.BooleanField(required=False, label="Push (write)")
+    delete_enabled = forms.BooleanField(required=False, label="Delete")
+    read_enabled = forms.BooleanField(required=False, label="Pull (read)")
+    list_enabled = forms.BooleanField(required=False, label="List")

@@ -9,7 +9,7 @@ with. The converters match the OCI grammars, so a malformed name in a URL is a 4
 from django.urls import path, register_converter
 
 from registry.validation import DIGEST_RE, REGISTRY_NAME_RE, REPOSITORY_NAME_RE, TAG_RE
-from registry.views import manifests, namespaces, registries, repositories
+from registry.views import locks, manifests, namespaces, registries, repositories
 
 
 class _PatternConverter:
@@ -70,8 +70,10 @@ urlpatterns = [
     path(f"{_registry}/repositories/", repositories.repository_list, name="repository_list"),
     path(f"{_repository}/", repositories.repository_detail, name="repository_detail"),
     path(f"{_repository}/_delete/", repositories.repository_delete, name="repository_delete"),
+    path(f"{_repository}/_locks/", locks.repository_locks, name="repository_locks"),
     path(f"{_repository}/_tags/<oci_tag:tag>/", manifests.tag_detail, name="tag_detail"),
     path(f"{_repository}/_tags/<oci_tag:tag>/_delete/", manifests.tag_delete, name="tag_delete"),
+    path(f"{_repository}/_tags/<oci_tag:tag>/_locks/", locks.tag_locks, name="tag_locks"),
     path(
         f"{_repository}/_manifests/<oci_digest:digest>/",
         manifests.manifest_detail,

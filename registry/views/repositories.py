@@ -55,6 +55,7 @@ def repository_detail(request: HttpRequest, registry: str, repository: str) -> H
         "order": order,
         "order_labels": TAG_ORDER_LABELS,
         "manifest_count": found.manifests.count(),
+        "can_edit_locks": access.is_allowed(request.user, "metadata/write", found.scope),
     }
     fragment = "tags" if htmx_target(request) == "tags" else None
     if fragment is None:

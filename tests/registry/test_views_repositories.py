@@ -213,7 +213,9 @@ def test_detail_shows_counts_and_locks(admin_client, repository):
     html = response.content.decode()
     assert response.context["manifest_count"] == 4
     assert response.context["page"].paginator.count == 3
-    assert "Locked" in html
+    # Staff may change locks: a switch per lock, push off.
+    assert '<input type="checkbox" role="switch" name="write_enabled">' in html
+    assert '<input type="checkbox" role="switch" name="delete_enabled" checked>' in html
     assert "127.0.0.1" in html  # the pull reference starts with the registry host
 
 
