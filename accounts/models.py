@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser
@@ -73,3 +74,75 @@ class PersonalAccessToken(models.Model):
         if found is None or not found.is_active or not secrets.matches(token, found.digest):
             return None
         return found
+
+
+class Group(models.Model):
+    """A set of users that role assignments can name: local, or an Entra ID group (``object_id``).
+
+    Not Django's ``auth.Group`` (model permissions): the portal's access comes from role
+    assignments only.
+    """
+
+    name = models.CharField(max_length=256)
+    object_id = models.CharField(
+        max_length=64, blank=True, help_text="The Entra ID object id; blank for a local group."
+    )
+    description = models.TextField(blank=True)
+    members = models.ManyToManyField(
+        User, through="GroupMembership", related_name="portal_groups", blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["object_id"],
+                condition=~models.Q(object_id=""),
+                name="group_unique_object_id",
+            ),
+            models.UniqueConstraint(
+                fields=["name"], condition=models.Q(object_id=""), name="group_unique_local_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GroupMembership(models.Model):
+    class Source(models.TextChoices):
+        LOCAL = "local", "Added in the portal"
+        ENTRA = "entra", "From Entra ID"
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="group_memberships")
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.LOCAL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "user"], name="group_membership_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.group}"
+
+
+class ServicePrincipal(models.Model):
+    """A headless identity for CI systems and clusters: ``docker login`` with client id + secret."""
+
+    name = models.CharField(max_length=128, unique=True)
+    description = models.TextField(blank=True)
+    client_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    enabled = models.BooleanField(default=True)
+    owner = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="service_principals"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,6 +1,19 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class RegistryConfig(AppConfig):
     name = "registry"
     verbose_name = "Registry"
+
+    def ready(self) -> None:
+        post_migrate.connect(_sync_builtin_roles, sender=self)
+
+
+def _sync_builtin_roles(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
+    """Keep the built-in role rows equal to the code's definitions after every migrate."""
+    from registry.permissions.roles import sync_builtin_roles
+
+    sync_builtin_roles(using=using)

@@ -35,6 +35,16 @@ ACTIONS: tuple[str, ...] = (
 CONTENT_ACTIONS = frozenset({CONTENT_READ, CONTENT_WRITE, CONTENT_DELETE})
 _READ_ALL = frozenset({REGISTRY_READ, METADATA_READ, WEBHOOKS_READ})
 
+BUILTIN_ROLE_DESCRIPTIONS = {
+    "Owner": "Everything, including managing access.",
+    "Contributor": "Everything except managing access.",
+    "Reader": "Read everything and pull images.",
+    "AcrPull": "Pull images and see them.",
+    "AcrPush": "Pull and push images, and see them.",
+    "AcrDelete": "Delete images, and see them.",
+    "Auditor": "Read everything including the audit log; no pull.",
+}
+
 BUILTIN_ROLES: dict[str, frozenset[str]] = {
     "Owner": frozenset(ACTIONS),
     "Contributor": frozenset(ACTIONS) - {ROLE_ASSIGNMENTS_WRITE},
