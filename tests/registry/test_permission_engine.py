@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from accounts.models import Group, GroupMembership, ServicePrincipal
 from registry.models import RoleAssignment, RoleDefinition
@@ -160,3 +162,61 @@ def test_visibility_follows_assignments(bob):
     assert not engine.visible_registries(bob).exists()
     assign("Auditor", "/", user=bob)
     assert engine.visible_registries(bob).count() == 3
+
+
+# Property: the engine agrees with a plain reading of the rules -------------------------------
+
+SCOPE_UNIVERSE = [
+    "/",
+    "/registries/prod1",
+    "/registries/prod2",
+    "/registries/prod1/namespaces/team-a",
+    "/registries/prod1/namespaces/team-a/backend",
+    "/registries/prod1/namespaces/team-ab",
+    "/registries/prod1/repositories/team-a/app",
+    "/registries/prod1/repositories/team-a/backend/api",
+    "/registries/prod1/repositories/team-ab/app",
+    "/registries/prod2/repositories/team-a/app",
+]
+
+_assignment = st.tuples(
+    st.sampled_from(sorted(BUILTIN_ROLES)),
+    st.sampled_from(SCOPE_UNIVERSE),
+    st.sampled_from(["bob", "platform", "other"]),  # bob himself, his group, someone else
+    st.booleans(),  # expired
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    assignments=st.lists(_assignment, max_size=6),
+    target=st.sampled_from(SCOPE_UNIVERSE),
+    action=st.sampled_from(ACTIONS),
+)
+def test_the_engine_agrees_with_the_rules_for_any_assignments(
+    bob, alice, assignments, target, action
+):
+    RoleAssignment.objects.all().delete()
+    platform, _ = Group.objects.get_or_create(name="platform")
+    GroupMembership.objects.get_or_create(group=platform, user=bob)
+    now = timezone.now()
+    expected = False
+    for role, scope, who, expired in assignments:
+        principal = {"bob": {"user": bob}, "platform": {"group": platform}}.get(
+            who, {"user": alice}
+        )
+        grant = assign(role, scope, **principal)
+        if expired:
+            RoleAssignment.objects.filter(pk=grant.pk).update(expires_at=now - timedelta(minutes=1))
+        if (
+            who != "other"
+            and not expired
+            and action in BUILTIN_ROLES[role]
+            and parse_scope(scope).covers(parse_scope(target))
+        ):
+            expected = True
+
+    assert engine.is_allowed(bob, action, target) is expected
+    assert engine.explain(bob, action, target).allowed is expected
