@@ -27,7 +27,37 @@ class PersonalAccessTokenQuerySet(models.QuerySet):
         return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
 
 
-class PersonalAccessToken(models.Model):
+class MachineSecret(models.Model):
+    """A secret a machine presents (DESIGN.md rule 6): generated, shown once, kept as a digest."""
+
+    PREFIX = ""
+    DEFAULT_LIFETIME = timedelta(days=90)
+
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    # The first characters after the prefix, so people can tell their secrets apart in a list.
+    hint = models.CharField(max_length=12, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.hint}…"
+
+    @property
+    def has_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and not self.has_expired
+
+
+class PersonalAccessToken(MachineSecret):
     """A token a user presents to the REST API (``Authorization: Bearer``) and to ``docker login``.
 
     Only the SHA-256 digest is stored; the token itself is shown once, when it is created.
@@ -38,29 +68,14 @@ class PersonalAccessToken(models.Model):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_tokens")
     name = models.CharField(max_length=100)
-    digest = models.CharField(max_length=64, unique=True, editable=False)
-    # The first characters after the prefix, so a user can tell their tokens apart in a list.
-    hint = models.CharField(max_length=12, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
 
     objects = PersonalAccessTokenQuerySet.as_manager()
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(MachineSecret.Meta):
+        abstract = False
 
     def __str__(self) -> str:
         return f"{self.name} ({self.hint}…)"
-
-    @property
-    def has_expired(self) -> bool:
-        return self.expires_at <= timezone.now()
-
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None and not self.has_expired
 
     @classmethod
     def find(cls, token: str) -> PersonalAccessToken | None:
@@ -146,3 +161,35 @@ class ServicePrincipal(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ServicePrincipalSecret(MachineSecret):
+    """One of a service principal's secrets (several may be valid at once, for rotation)."""
+
+    PREFIX = "pcl_sps_"
+    DEFAULT_LIFETIME = timedelta(days=365)
+
+    service_principal = models.ForeignKey(
+        ServicePrincipal, on_delete=models.CASCADE, related_name="secrets"
+    )
+    description = models.CharField(max_length=100, blank=True)
+
+    class Meta(MachineSecret.Meta):
+        abstract = False
+
+    @classmethod
+    def find(cls, client_id: str, secret: str) -> ServicePrincipalSecret | None:
+        """The active secret row for a client id and secret of an enabled principal, or None."""
+        if not secret.startswith(cls.PREFIX):
+            return None
+        rows = cls.objects.select_related("service_principal").filter(digest=secrets.digest(secret))
+        found = next(iter(rows[:1]), None)
+        if (
+            found is None
+            or not found.is_active
+            or not found.service_principal.enabled
+            or str(found.service_principal.client_id) != client_id.strip().lower()
+            or not secrets.matches(secret, found.digest)
+        ):
+            return None
+        return found

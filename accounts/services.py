@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import secrets
-from accounts.models import PersonalAccessToken, User
+from accounts.models import (
+    MachineSecret,
+    PersonalAccessToken,
+    ServicePrincipal,
+    ServicePrincipalSecret,
+    User,
+)
 
 
 @dataclass(frozen=True)
@@ -24,26 +31,63 @@ class IssuedToken:
 def personal_access_token_create(
     *, user: User, name: str, lifetime: timedelta | None = None
 ) -> IssuedToken:
-    token = secrets.generate(PersonalAccessToken.PREFIX)
-    record = PersonalAccessToken.objects.create(
-        user=user,
-        name=name,
-        digest=secrets.digest(token),
-        hint=token[len(PersonalAccessToken.PREFIX) :][:6],
-        expires_at=timezone.now() + (lifetime or PersonalAccessToken.DEFAULT_LIFETIME),
-    )
+    record, token = _issue(PersonalAccessToken, lifetime, user=user, name=name)
     return IssuedToken(record=record, token=token)
 
 
 def personal_access_token_revoke(*, token: PersonalAccessToken) -> None:
-    if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+    machine_secret_revoke(record=token)
 
 
 def personal_access_token_touch(*, token: PersonalAccessToken) -> None:
-    """Record use, at most once a minute, so busy API callers don't write on every request."""
+    machine_secret_touch(record=token)
+
+
+@dataclass(frozen=True)
+class IssuedSecret:
+    """A freshly created service principal secret: the only moment its plain text exists."""
+
+    record: ServicePrincipalSecret
+    secret: str
+
+
+@transaction.atomic
+def service_principal_secret_create(
+    *, service_principal: ServicePrincipal, description: str = "", lifetime: timedelta | None = None
+) -> IssuedSecret:
+    record, secret = _issue(
+        ServicePrincipalSecret,
+        lifetime,
+        service_principal=service_principal,
+        description=description,
+    )
+    return IssuedSecret(record=record, secret=secret)
+
+
+M = TypeVar("M", bound=MachineSecret)
+
+
+def _issue(model: type[M], lifetime: timedelta | None, **fields: object) -> tuple[M, str]:
+    """A new secret of ``model``: the row (digest, hint, expiry) and the plain text, once."""
+    secret = secrets.generate(model.PREFIX)
+    record = model.objects.create(
+        **fields,
+        digest=secrets.digest(secret),
+        hint=secret[len(model.PREFIX) :][:6],
+        expires_at=timezone.now() + (lifetime or model.DEFAULT_LIFETIME),
+    )
+    return record, secret
+
+
+def machine_secret_revoke(*, record: MachineSecret) -> None:
+    if record.revoked_at is None:
+        record.revoked_at = timezone.now()
+        record.save(update_fields=["revoked_at"])
+
+
+def machine_secret_touch(*, record: MachineSecret) -> None:
+    """Record use, at most once a minute, so busy callers don't write on every request."""
     now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        PersonalAccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
+    if record.last_used_at is None or now - record.last_used_at > timedelta(minutes=1):
+        type(record).objects.filter(pk=record.pk).update(last_used_at=now)
+        record.last_used_at = now
