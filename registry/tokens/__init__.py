@@ -1,0 +1,1 @@
+"""The registry token server's cryptography: its ES256 signing key and the tokens it signs."""
