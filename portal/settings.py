@@ -211,6 +211,8 @@ REGISTRY_TIMEOUT = float(os.environ.get("REGISTRY_TIMEOUT", "10"))
 TOKEN_SIGNING_KEY_FILE = os.environ.get(
     "TOKEN_SIGNING_KEY_FILE", str(DATA_DIR / "token-signing-key.pem")
 )
+# The ``iss`` of registry tokens; a registry's config names the same issuer.
+TOKEN_ISSUER = os.environ.get("TOKEN_ISSUER", "portcullis")
 
 LOGGING = {
     "version": 1,

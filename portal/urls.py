@@ -5,10 +5,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from portal import health
+from registry.tokens import server as token_server
 
 urlpatterns = [
     path("", include("portal.site_urls", namespace="portal")),
     path("healthz", health.healthz, name="healthz"),
+    path("oauth2/token", token_server.token, name="oauth2-token"),
     path("readyz", health.readyz, name="readyz"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
