@@ -6,7 +6,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from accounts.models import PersonalAccessToken, User
-from accounts.services import personal_access_token_touch
+from accounts.services import personal_access_token_authenticate
 
 
 class PersonalAccessTokenAuthentication(authentication.BaseAuthentication):
@@ -22,10 +22,9 @@ class PersonalAccessTokenAuthentication(authentication.BaseAuthentication):
             presented = header[1].decode("ascii")
         except UnicodeDecodeError as exc:
             raise exceptions.AuthenticationFailed("Malformed Authorization header.") from exc
-        token = PersonalAccessToken.find(presented)
-        if token is None or not token.user.is_active:
+        token = personal_access_token_authenticate(presented)
+        if token is None:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
-        personal_access_token_touch(token=token)
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

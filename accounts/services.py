@@ -39,8 +39,21 @@ def personal_access_token_revoke(*, token: PersonalAccessToken) -> None:
     machine_secret_revoke(record=token)
 
 
-def personal_access_token_touch(*, token: PersonalAccessToken) -> None:
+def personal_access_token_authenticate(presented: str) -> PersonalAccessToken | None:
+    """The active token a caller presented, if its user may sign in; the use is recorded."""
+    token = PersonalAccessToken.find(presented)
+    if token is None or not token.user.is_active:
+        return None
     machine_secret_touch(record=token)
+    return token
+
+
+def service_principal_authenticate(client_id: str, secret: str) -> ServicePrincipalSecret | None:
+    """The active secret of an enabled service principal; the use is recorded."""
+    found = ServicePrincipalSecret.find(client_id, secret)
+    if found is not None:
+        machine_secret_touch(record=found)
+    return found
 
 
 @dataclass(frozen=True)

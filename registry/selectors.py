@@ -29,9 +29,14 @@ TAG_ROW_FIELDS = (
 )
 
 
+# Plain rows carry their times as the API's text under the API's names; the cursor pagination
+# reads a row's position through this map.
+ROW_TIME_KEYS = {"created_at": "created", "updated_at": "updated"}
+
+
 def _row_times() -> dict[str, IsoTimestamp]:
     """``created`` and ``updated`` as the API's text, written by the database."""
-    return {"created": IsoTimestamp("created_at"), "updated": IsoTimestamp("updated_at")}
+    return {key: IsoTimestamp(field) for field, key in ROW_TIME_KEYS.items()}
 
 
 def registry_list() -> QuerySet[Registry]:

@@ -28,7 +28,8 @@ from rest_framework import exceptions, pagination
 from rest_framework.request import Request
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-ROW_KEYS = {"created_at": "created", "updated_at": "updated"}
+from registry.selectors import ROW_TIME_KEYS
+
 INVALID_CURSOR = "This cursor is not valid for this list; start again from the first page."
 
 
@@ -124,7 +125,9 @@ class CursorPagination(pagination.CursorPagination):
         if isinstance(row, Mapping):  # a page of .values() rows
             # Their times come as the API's text (``updated`` for ``updated_at``), which the
             # cursor's filter parses back.
-            return [_json_value(row.get(field, row.get(ROW_KEYS.get(field)))) for field in fields]
+            return [
+                _json_value(row.get(field, row.get(ROW_TIME_KEYS.get(field)))) for field in fields
+            ]
         return [_json_value(getattr(row, field)) for field in fields]
 
     def _invalid(self) -> exceptions.ValidationError:

@@ -25,8 +25,11 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from accounts.models import PersonalAccessToken, ServicePrincipal, ServicePrincipalSecret, User
-from accounts.services import machine_secret_touch
+from accounts.models import ServicePrincipal, User
+from accounts.services import (
+    personal_access_token_authenticate,
+    service_principal_authenticate,
+)
 from registry.models import Registry, Repository
 from registry.permissions import engine
 from registry.permissions.docker import TokenScope, parse_token_scope
@@ -79,16 +82,12 @@ def authenticate(username: str, password: str) -> User | ServicePrincipal | None
     try:
         uuid.UUID(username)
     except ValueError:
-        token = PersonalAccessToken.find(password)
-        if token is None or token.user.get_username() != username or not token.user.is_active:
+        token = personal_access_token_authenticate(password)
+        if token is None or token.user.get_username() != username:
             return None
-        machine_secret_touch(record=token)
         return token.user
-    secret = ServicePrincipalSecret.find(username, password)
-    if secret is None:
-        return None
-    machine_secret_touch(record=secret)
-    return secret.service_principal
+    secret = service_principal_authenticate(username, password)
+    return None if secret is None else secret.service_principal
 
 
 def grant(principal: Any, registry: Registry, scope: TokenScope) -> list[str]:
