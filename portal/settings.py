@@ -176,7 +176,7 @@ REST_FRAMEWORK = {
         "accounts.authentication.PersonalAccessTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["registry.api.permissions.IsStaffUser"],
+    "DEFAULT_PERMISSION_CLASSES": ["registry.api.permissions.IsSignedIn"],
     "DEFAULT_PAGINATION_CLASS": "registry.api.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

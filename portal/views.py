@@ -20,20 +20,22 @@ RECENT_ACTIVITY = 15
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Registries at a glance (health, size) and the latest changes, in a fixed number of queries.
 
-    Signed-in users without access to registries still land here after signing in, so they see
-    an explanation instead of a 403.
+    Everyone signed in lands here: they see the registries where they hold something, or an
+    explanation of how to get access when they hold nothing.
     """
-    can_read = access.is_allowed(request.user, "registry/read", access.REGISTRIES_SCOPE)
-    context: dict[str, object] = {"can_read": can_read}
+    visible = access.visible_registries(request, selectors.registry_list())
+    registries = list(visible[:DASHBOARD_REGISTRIES])
+    can_add = access.is_allowed(request, "registry/write", access.ROOT_SCOPE)
+    can_read = bool(registries) or can_add
+    context: dict[str, object] = {"can_read": can_read, "can_add": can_add}
     if can_read:
-        registries = list(selectors.registry_list()[:DASHBOARD_REGISTRIES])
         context.update(
             registries=registries,
-            registry_total=Registry.objects.count(),
+            registry_total=access.visible_registries(request, Registry.objects.all()).count(),
             unhealthy=[r for r in registries if r.is_healthy is False],
             repository_total=sum(r.repository_count for r in registries),
             tag_total=sum(r.tag_count for r in registries),
-            can_read_audit=access.is_allowed(request.user, "auditLog/read", "/"),
+            can_read_audit=access.is_allowed(request, "auditLog/read", access.ROOT_SCOPE),
         )
         if context["can_read_audit"]:
             context["recent_events"] = list(AuditEvent.objects.all()[:RECENT_ACTIVITY])

@@ -39,7 +39,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> objec
 def alice(db, django_user_model):
     """Alice, a portal administrator."""
     return django_user_model.objects.create_user(
-        "alice", "alice@example.com", "alice-password-1", is_staff=True
+        "alice", "alice@example.com", "alice-password-1", is_staff=True, is_superuser=True
     )
 
 

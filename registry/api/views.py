@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from registry import selectors, services
 from registry.api.errors import PROBLEM_CONTENT_TYPE, Conflict
+from registry.api.permissions import authorize
 from registry.api.schema import (
     DIGEST_PARAMETER,
     NAMESPACE_PARAMETER,
@@ -58,6 +59,7 @@ from registry.validation import (
     validate_repository_name,
     validate_tag,
 )
+from registry.views import access
 
 # Lookups ---------------------------------------------------------------------------------
 
@@ -93,8 +95,12 @@ def _one(queryset: QuerySet[Any], missing: str, **lookup: Any) -> Any:
         raise exceptions.NotFound(missing) from None
 
 
-def _get_registry(name: str, queryset: QuerySet[Registry] | None = None) -> Registry:
+def _get_registry(
+    request: Request, name: str, action: str | None, queryset: QuerySet[Registry] | None = None
+) -> Registry:
+    """The registry ``name`` once the caller may do ``action`` there (None: may see it)."""
     _registry_name(name)
+    authorize(request, action, access.registry_scope(name))
     queryset = queryset if queryset is not None else Registry.objects.all()
     return _one(queryset, f"There is no registry named {name!r}.", name__iexact=name)
 
@@ -114,11 +120,20 @@ def _get_repository(registry: Registry, name: str, *, with_counts: bool = False)
     return _one(queryset, missing, name=name)
 
 
-def _repository_at(registry_name: str, repository_name: str, **options: Any) -> Repository:
-    """The repository at a path, once both names are known to be well formed."""
+def _repository_at(
+    request: Request, registry_name: str, repository_name: str, action: str, **options: Any
+) -> Repository:
+    """The repository at a path, once both names are well formed and the caller may do
+    ``action`` on it."""
     _registry_name(registry_name)
     _repository_name(repository_name)
-    return _get_repository(_get_registry(registry_name), repository_name, **options)
+    authorize(request, action, access.repository_scope(registry_name, repository_name))
+    registry = _one(
+        Registry.objects.all(),
+        f"There is no registry named {registry_name!r}.",
+        name__iexact=registry_name,
+    )
+    return _get_repository(registry, repository_name, **options)
 
 
 def _get_tag(repository: Repository, name: str) -> Tag:
@@ -177,7 +192,9 @@ class RegistryList(ApiView):
         return self.list_response()
 
     def get_queryset(self) -> QuerySet[Registry]:
-        return selectors.registry_list()
+        if self.is_schema_generation:
+            return Registry.objects.none()
+        return access.visible_registries(self.request, selectors.registry_list())
 
     @extend_schema(
         operation_id="registry_create",
@@ -186,6 +203,7 @@ class RegistryList(ApiView):
         responses={201: RegistrySerializer},
     )
     def post(self, request: Request) -> Response:
+        authorize(request, "registry/write", access.ROOT_SCOPE)
         data = _valid(RegistrySerializer, request.data)
         existing = Registry.objects.filter(name__iexact=data["name"]).first()
         if existing is not None:
@@ -206,7 +224,7 @@ class RegistryDetail(ApiView):
         responses={200: RegistrySerializer},
     )
     def get(self, request: Request, registry: str) -> Response:
-        found = _get_registry(registry, selectors.registry_list())
+        found = _get_registry(request, registry, None, selectors.registry_list())
         return Response(RegistrySerializer(found).data)
 
     @extend_schema(
@@ -216,9 +234,8 @@ class RegistryDetail(ApiView):
         responses={200: RegistrySerializer},
     )
     def patch(self, request: Request, registry: str) -> Response:
-        _registry_name(registry)
+        found = _get_registry(request, registry, "registry/write")
         changes = _valid(RegistryUpdateSerializer, request.data, partial=True)
-        found = _get_registry(registry)
         services.registry_update(actor=request.user, registry=found, **changes)
         found = selectors.registry_list().get(pk=found.pk)
         return Response(RegistrySerializer(found).data)
@@ -231,7 +248,8 @@ class RegistryDetail(ApiView):
         responses={204: None},
     )
     def delete(self, request: Request, registry: str) -> Response:
-        services.registry_delete(actor=request.user, registry=_get_registry(registry))
+        found = _get_registry(request, registry, "registry/delete")
+        services.registry_delete(actor=request.user, registry=found)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -254,7 +272,10 @@ class NamespaceList(ApiView):
     def get_queryset(self) -> QuerySet[Namespace]:
         if self.is_schema_generation:
             return Namespace.objects.none()
-        return selectors.namespace_list(registry=_get_registry(self.kwargs["registry"]))
+        found = _get_registry(self.request, self.kwargs["registry"], None)
+        return access.visible_namespaces(
+            self.request, found, selectors.namespace_list(registry=found)
+        )
 
     @extend_schema(
         operation_id="namespace_create",
@@ -263,9 +284,8 @@ class NamespaceList(ApiView):
         responses={201: NamespaceSerializer},
     )
     def post(self, request: Request, registry: str) -> Response:
-        _registry_name(registry)
+        found = _get_registry(request, registry, "registry/write")
         data = _valid(NamespaceSerializer, request.data)
-        found = _get_registry(registry)
         if found.namespaces.filter(name=data["name"]).exists():
             raise Conflict(
                 f"Registry {found.name!r} already has a namespace named {data['name']!r}."
@@ -281,10 +301,11 @@ class NamespaceList(ApiView):
 class NamespaceDetail(ApiView):
     serializer_class = NamespaceUpdateSerializer
 
-    def _namespace(self, registry: str, namespace: str) -> Namespace:
+    def _namespace(self, registry: str, namespace: str, action: str | None) -> Namespace:
         _registry_name(registry)
         _repository_name(namespace, "namespace")
-        return _get_namespace(_get_registry(registry), namespace)
+        authorize(self.request, action, access.namespace_scope(registry, namespace))
+        return _get_namespace(_get_registry(self.request, registry, None), namespace)
 
     @extend_schema(
         operation_id="namespace_retrieve",
@@ -292,7 +313,7 @@ class NamespaceDetail(ApiView):
         responses={200: NamespaceSerializer},
     )
     def get(self, request: Request, registry: str, namespace: str) -> Response:
-        return Response(NamespaceSerializer(self._namespace(registry, namespace)).data)
+        return Response(NamespaceSerializer(self._namespace(registry, namespace, None)).data)
 
     @extend_schema(
         operation_id="namespace_update",
@@ -301,10 +322,8 @@ class NamespaceDetail(ApiView):
         responses={200: NamespaceSerializer},
     )
     def patch(self, request: Request, registry: str, namespace: str) -> Response:
-        _registry_name(registry)
-        _repository_name(namespace, "namespace")
+        found = self._namespace(registry, namespace, "registry/write")
         changes = _valid(NamespaceUpdateSerializer, request.data, partial=True)
-        found = self._namespace(registry, namespace)
         services.namespace_update(actor=request.user, namespace=found, **changes)
         return Response(NamespaceSerializer(_get_namespace(found.registry, found.name)).data)
 
@@ -316,7 +335,7 @@ class NamespaceDetail(ApiView):
     )
     def delete(self, request: Request, registry: str, namespace: str) -> Response:
         services.namespace_delete(
-            actor=request.user, namespace=self._namespace(registry, namespace)
+            actor=request.user, namespace=self._namespace(registry, namespace, "registry/write")
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -338,7 +357,8 @@ class RepositoryList(ApiView):
     def get(self, request: Request, registry: str) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         if not page:
-            found = _get_registry(registry)  # 404 for an unknown registry, not an empty list
+            # 404 for an unknown registry, not an empty list
+            found = _get_registry(request, registry, None)
             scope = found.scope
         else:
             scope = f"/registries/{page[0]['registry__name']}"
@@ -347,13 +367,18 @@ class RepositoryList(ApiView):
     def get_queryset(self) -> QuerySet[Repository, dict[str, Any]]:
         if self.is_schema_generation:
             return Repository.objects.none()
-        _registry_name(self.kwargs["registry"])
+        name = self.kwargs["registry"]
+        _registry_name(name)
+        authorize(self.request, None, access.registry_scope(name))
         query = _valid(RepositoryListQuerySerializer, self.request.query_params)
-        return selectors.repository_rows(
-            registry_name=self.kwargs["registry"],
+        rows = selectors.repository_rows(
+            registry_name=name,
             search=query.get("search", ""),
             namespace=query.get("namespace", ""),
-        ).values(*selectors.REPOSITORY_ROW_FIELDS, "created", "updated", "registry__name")
+        )
+        return access.visible_repositories(self.request, name, rows).values(
+            *selectors.REPOSITORY_ROW_FIELDS, "created", "updated", "registry__name"
+        )
 
 
 @extend_schema(tags=["repositories"], parameters=[REGISTRY_PARAMETER, REPOSITORY_PARAMETER])
@@ -367,7 +392,7 @@ class RepositoryDetail(ApiView):
         responses={200: RepositorySerializer},
     )
     def get(self, request: Request, registry: str, repository: str) -> Response:
-        found = _repository_at(registry, repository, with_counts=True)
+        found = _repository_at(request, registry, repository, "metadata/read", with_counts=True)
         return Response(RepositorySerializer(found).data)
 
     @extend_schema(
@@ -377,10 +402,8 @@ class RepositoryDetail(ApiView):
         responses={200: RepositorySerializer},
     )
     def patch(self, request: Request, registry: str, repository: str) -> Response:
-        _registry_name(registry)
-        _repository_name(repository)
+        found = _repository_at(request, registry, repository, "metadata/write")
         locks = _valid(LocksSerializer, request.data)
-        found = _repository_at(registry, repository)
         services.repository_update_locks(actor=request.user, repository=found, **locks)
         found = _get_repository(found.registry, found.name, with_counts=True)
         return Response(RepositorySerializer(found).data)
@@ -394,7 +417,7 @@ class RepositoryDetail(ApiView):
         responses={204: None},
     )
     def delete(self, request: Request, registry: str, repository: str) -> Response:
-        found = _repository_at(registry, repository)
+        found = _repository_at(request, registry, repository, "content/delete")
         services.repository_delete(actor=request.user, repository=found)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -421,7 +444,8 @@ class TagList(ApiView):
     def get(self, request: Request, registry: str, repository: str) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         if not page:
-            _repository_at(registry, repository)  # 404 for an unknown path, not an empty list
+            # 404 for an unknown path, not an empty list
+            _repository_at(request, registry, repository, "metadata/read")
         return self.get_paginated_response([tag_row_data(row) for row in page])
 
     def get_queryset(self) -> QuerySet[Tag, dict[str, Any]]:
@@ -429,6 +453,8 @@ class TagList(ApiView):
             return Tag.objects.none()
         _registry_name(self.kwargs["registry"])
         _repository_name(self.kwargs["repository"])
+        scope = access.repository_scope(self.kwargs["registry"], self.kwargs["repository"])
+        authorize(self.request, "metadata/read", scope)
         return selectors.tag_rows(
             registry_name=self.kwargs["registry"],
             repository_name=self.kwargs["repository"],
@@ -441,17 +467,17 @@ class TagDetail(ApiView):
     serializer_class = LocksSerializer
     problem_statuses = {"DELETE": REGISTRY_CALL_PROBLEMS}
 
-    def _tag(self, registry: str, repository: str, tag: str) -> Tag:
+    def _tag(self, registry: str, repository: str, tag: str, action: str) -> Tag:
         _registry_name(registry)
         _repository_name(repository)
         _tag_name(tag)
-        return _get_tag(_repository_at(registry, repository), tag)
+        return _get_tag(_repository_at(self.request, registry, repository, action), tag)
 
     @extend_schema(
         operation_id="tag_retrieve", summary="Show a tag", responses={200: TagSerializer}
     )
     def get(self, request: Request, registry: str, repository: str, tag: str) -> Response:
-        return Response(TagSerializer(self._tag(registry, repository, tag)).data)
+        return Response(TagSerializer(self._tag(registry, repository, tag, "metadata/read")).data)
 
     @extend_schema(
         operation_id="tag_update",
@@ -460,11 +486,8 @@ class TagDetail(ApiView):
         responses={200: TagSerializer},
     )
     def patch(self, request: Request, registry: str, repository: str, tag: str) -> Response:
-        _registry_name(registry)
-        _repository_name(repository)
-        _tag_name(tag)
+        found = self._tag(registry, repository, tag, "metadata/write")
         locks = _valid(LocksSerializer, request.data)
-        found = self._tag(registry, repository, tag)
         services.tag_update_locks(actor=request.user, tag=found, **locks)
         return Response(TagSerializer(found).data)
 
@@ -477,7 +500,8 @@ class TagDetail(ApiView):
         responses={204: None},
     )
     def delete(self, request: Request, registry: str, repository: str, tag: str) -> Response:
-        services.tag_delete(actor=request.user, tag=self._tag(registry, repository, tag))
+        found = self._tag(registry, repository, tag, "metadata/write")
+        services.tag_delete(actor=request.user, tag=found)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -502,7 +526,9 @@ class ManifestList(ApiView):
     def get_queryset(self) -> QuerySet[Manifest]:
         if self.is_schema_generation:
             return Manifest.objects.none()
-        repository = _repository_at(self.kwargs["registry"], self.kwargs["repository"])
+        repository = _repository_at(
+            self.request, self.kwargs["registry"], self.kwargs["repository"], "metadata/read"
+        )
         return selectors.manifest_detail_queryset(repository=repository)
 
 
@@ -513,11 +539,11 @@ class ManifestDetail(ApiView):
     serializer_class = ManifestSerializer
     problem_statuses = {"DELETE": REGISTRY_CALL_PROBLEMS}
 
-    def _manifest(self, registry: str, repository: str, digest: str) -> Manifest:
+    def _manifest(self, registry: str, repository: str, digest: str, action: str) -> Manifest:
         _registry_name(registry)
         _repository_name(repository)
         _digest(digest)
-        return _get_manifest(_repository_at(registry, repository), digest)
+        return _get_manifest(_repository_at(self.request, registry, repository, action), digest)
 
     @extend_schema(
         operation_id="manifest_retrieve",
@@ -525,7 +551,9 @@ class ManifestDetail(ApiView):
         responses={200: ManifestSerializer},
     )
     def get(self, request: Request, registry: str, repository: str, digest: str) -> Response:
-        return Response(ManifestSerializer(self._manifest(registry, repository, digest)).data)
+        return Response(
+            ManifestSerializer(self._manifest(registry, repository, digest, "metadata/read")).data
+        )
 
     @extend_schema(
         operation_id="manifest_delete",
@@ -535,7 +563,7 @@ class ManifestDetail(ApiView):
         responses={204: None},
     )
     def delete(self, request: Request, registry: str, repository: str, digest: str) -> Response:
-        found = self._manifest(registry, repository, digest)
+        found = self._manifest(registry, repository, digest, "content/delete")
         services.manifest_delete(actor=request.user, manifest=found)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

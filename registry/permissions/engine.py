@@ -4,13 +4,15 @@ decision, and querysets restricted to what a principal may see (DESIGN.md rule 1
 A principal is a user (their own assignments and their groups') or a service principal.
 Assignments apply at their scope and everything it covers (registry → namespace → nested
 namespace → repository); expired ones grant nothing. Superusers may do everything. Each answer
-costs one query, however many assignments there are.
+costs one query, however many assignments there are; ``grants_of`` reads everything a principal
+holds once, for a request that asks many questions.
 """
 
 from __future__ import annotations
 
 import functools
 import operator
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,20 +99,112 @@ def _describe(assignment: RoleAssignment) -> str:
     return f"{kind} {assignment.principal}"
 
 
-# Visibility -----------------------------------------------------------------------------------
+# Everything a principal holds, read once ------------------------------------------------------
 
 
-def _held_scopes(principal: Any) -> list[Scope]:
+@dataclass(frozen=True)
+class Grant:
+    scope: Scope
+    actions: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Grants:
+    """What one principal holds everywhere, read in one query, answered in Python.
+
+    A request asks many questions of the same principal (may they read this registry, which of
+    its repositories may they see, may they change locks here); loading the principal's
+    assignments once keeps the cost of a page or an API call at one query however many
+    questions it asks and however many assignments exist for other principals.
+    """
+
+    everything: bool
+    grants: tuple[Grant, ...] = ()
+
+    def actions_at(self, scope: Scope | str) -> frozenset[str]:
+        """The actions held at ``scope``: those of every grant that covers it."""
+        if self.everything:
+            return frozenset(ACTIONS)
+        target = _as_scope(scope)
+        held: set[str] = set()
+        for grant in self.grants:
+            if grant.scope.covers(target):
+                held |= grant.actions
+        return frozenset(held)
+
+    def allows(self, action: str, scope: Scope | str) -> bool:
+        return action in self.actions_at(scope)
+
+    def can_see(self, scope: Scope | str) -> bool:
+        """Whether ``scope`` is visible: some action is held at it, above it or inside it.
+
+        A developer with AcrPush on namespace ``team-a`` sees the registry (to reach the
+        namespace), the namespace and the repositories under it, and nothing of ``team-b``.
+        """
+        target = _as_scope(scope)
+        if self.everything or target.kind == "root":
+            return True  # the portal itself: where registries are listed and added
+        return any(g.scope.covers(target) or target.covers(g.scope) for g in self.grants)
+
+    def registry_filter(self) -> Q | None:
+        """A filter on ``Registry`` for the visible ones; None when all are."""
+        if self.everything or any(g.scope.kind == "root" for g in self.grants):
+            return None
+        names = {g.scope.registry.lower() for g in self.grants}
+        return Q(name__iregex=_any_of(names)) if names else Q(pk__in=[])
+
+    def name_filter(self, registry_name: str, *, namespaces: bool = False) -> Q | None:
+        """A filter on the ``name`` of a registry's repositories (or namespaces) for the
+        visible ones; None when all are.
+
+        A repository is visible when a grant covers it. A namespace is also visible when a
+        grant lies inside it, so the path down to what someone may use stays reachable.
+        """
+        if not self.can_see(Scope("registry", registry_name)):
+            return Q(pk__in=[])
+        if self.actions_at(Scope("registry", registry_name)) or self.everything:
+            return None
+        terms: list[Q] = []
+        for grant in self.grants:
+            scope = grant.scope
+            if scope.kind not in {"namespace", "repository"}:
+                continue
+            if scope.registry.casefold() != registry_name.casefold():
+                continue
+            if scope.kind == "namespace":
+                terms.append(Q(name=scope.name) | Q(name__startswith=f"{scope.name}/"))
+            else:
+                terms.append(Q(name=scope.name))
+            if namespaces:
+                parts = scope.name.split("/")
+                terms.append(Q(name__in=["/".join(parts[:i]) for i in range(1, len(parts))]))
+        if not terms:
+            return Q(pk__in=[])
+        return functools.reduce(operator.or_, terms)
+
+
+def _any_of(names: set[str]) -> str:
+    """A case-insensitive regular expression matching exactly one of ``names``.
+
+    Registry names are alphanumeric (validated), so they need no escaping beyond re.escape.
+    """
+    return "^(" + "|".join(re.escape(n) for n in sorted(names)) + ")$"
+
+
+def grants_of(principal: Any) -> Grants:
+    """Everything ``principal`` holds, in one query (none for a superuser)."""
+    if _is_superuser(principal):
+        return Grants(everything=True)
     assignments = _principal_assignments(principal)
     if assignments is None:
-        return []
-    scopes = []
-    for text in assignments.values_list("scope", flat=True):
+        return Grants(everything=False)
+    grants = []
+    for text, actions in assignments.values_list("scope", "role__actions"):
         try:
-            scopes.append(parse_scope(text))
+            grants.append(Grant(parse_scope(text), frozenset(actions)))
         except ValueError:
             continue  # a malformed stored scope grants nothing
-    return scopes
+    return Grants(everything=False, grants=tuple(grants))
 
 
 def visible_registries(
@@ -118,13 +212,8 @@ def visible_registries(
 ) -> QuerySet[Registry]:
     """Registries where ``principal`` holds some action, at the registry or anywhere in it."""
     queryset = queryset if queryset is not None else Registry.objects.all()
-    if _is_superuser(principal):
-        return queryset
-    scopes = _held_scopes(principal)
-    if any(s.kind == "root" for s in scopes):
-        return queryset
-    names = {s.registry.lower() for s in scopes}
-    return queryset.annotate(name_key=Lower("name")).filter(name_key__in=names)
+    condition = grants_of(principal).registry_filter()
+    return queryset if condition is None else queryset.filter(condition)
 
 
 def visible_repositories(
@@ -132,20 +221,5 @@ def visible_repositories(
 ) -> QuerySet[Repository]:
     """Repositories of ``registry`` that an assignment of ``principal`` covers."""
     queryset = queryset if queryset is not None else registry.repositories.all()
-    if _is_superuser(principal):
-        return queryset
-    terms: list[Q] = []
-    for scope in _held_scopes(principal):
-        if scope.kind == "root" or (
-            scope.kind == "registry" and scope.registry.lower() == registry.name.lower()
-        ):
-            return queryset
-        if scope.registry.lower() != registry.name.lower():
-            continue
-        if scope.kind == "namespace":
-            terms.append(Q(name__startswith=f"{scope.name}/"))
-        elif scope.kind == "repository":
-            terms.append(Q(name=scope.name))
-    if not terms:
-        return queryset.none()
-    return queryset.filter(functools.reduce(operator.or_, terms))
+    condition = grants_of(principal).name_filter(registry.name)
+    return queryset if condition is None else queryset.filter(condition)

@@ -48,7 +48,7 @@ def _manifest_page(
         "media_type_label": _media_type_label(manifest.media_type),
         "layers_size": sum(int(layer.get("size") or 0) for layer in manifest.layers),
         "pull_tag": tag or (tags[0] if tags else None),
-        "can_edit_locks": access.is_allowed(request.user, "metadata/write", repository.scope),
+        "can_edit_locks": access.is_allowed(request, "metadata/write", repository.scope),
     }
     return render_page(request, "registry/manifest_detail.html", context)
 

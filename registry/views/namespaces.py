@@ -22,21 +22,27 @@ from registry.views.rendering import announce, htmx_target, render_page, wants_f
 DETAIL_TEMPLATE = "registry/registry_detail.html"
 
 
-def namespaces_context(registry: Registry, form: NamespaceCreateForm | None = None) -> dict:
-    """What the registry page's namespaces region needs."""
-    namespaces = list(selectors.namespace_list(registry=registry))
+def namespaces_context(
+    request: HttpRequest, registry: Registry, form: NamespaceCreateForm | None = None
+) -> dict:
+    """What the registry page's namespaces region needs: the namespaces the user can see."""
+    every = selectors.namespace_list(registry=registry)
+    namespaces = list(access.visible_namespaces(request, registry, every))
     limit = registry.limits.namespaces
+    count = registry.namespaces.count()
     return {
         "registry": registry,
         "namespaces": namespaces,
-        "namespace_count": len(namespaces),
+        "namespace_count": count,
         "namespace_limit": limit,
-        "namespace_limit_reached": limit is not None and len(namespaces) >= limit,
+        "namespace_limit_reached": limit is not None and count >= limit,
         "namespace_form": form or NamespaceCreateForm(registry=registry),
     }
 
 
-def _namespace_for(request: HttpRequest, registry: str, namespace: str, action: str) -> Namespace:
+def _namespace_for(
+    request: HttpRequest, registry: str, namespace: str, action: str | None
+) -> Namespace:
     access.authorize(request, action, access.namespace_scope(registry, namespace))
     return get_object_or_404(
         Namespace.objects.select_related("registry").prefetch_related("owners"),
@@ -77,12 +83,15 @@ def namespace_create(request: HttpRequest, registry: str) -> HttpResponse:
             if not wants_fragment(request):
                 return redirect(_registry_page(found))
             response = render_page(
-                request, DETAIL_TEMPLATE, namespaces_context(found), fragment="namespaces"
+                request, DETAIL_TEMPLATE, namespaces_context(request, found), fragment="namespaces"
             )
             return _changed(response, found, namespace.name, "created")
     if wants_fragment(request):
         return render_page(
-            request, DETAIL_TEMPLATE, namespaces_context(found, form), fragment="namespaces"
+            request,
+            DETAIL_TEMPLATE,
+            namespaces_context(request, found, form),
+            fragment="namespaces",
         )
     context = {"registry": found, "form": form, "namespace": None}
     return render_page(request, "registry/namespace_form.html", context)
@@ -91,7 +100,7 @@ def namespace_create(request: HttpRequest, registry: str) -> HttpResponse:
 @require_GET
 @login_required
 def namespace_detail(request: HttpRequest, registry: str, namespace: str) -> HttpResponse:
-    found = _namespace_for(request, registry, namespace, "registry/read")
+    found = _namespace_for(request, registry, namespace, None)
     if htmx_target(request) == f"namespace-{found.pk}":
         # "Cancel" on an inline edit or delete puts the plain row back.
         return render_page(
@@ -130,7 +139,7 @@ def namespace_edit(request: HttpRequest, registry: str, namespace: str) -> HttpR
             messages.success(request, f"Namespace {found.name} saved.")
             if not wants_fragment(request):
                 return redirect(_registry_page(found))
-            found = _namespace_for(request, registry, namespace, "registry/read")
+            found = _namespace_for(request, registry, namespace, None)
             response = render_page(
                 request,
                 DETAIL_TEMPLATE,
@@ -154,7 +163,7 @@ def namespace_delete(request: HttpRequest, registry: str, namespace: str) -> Htt
         if not wants_fragment(request):
             return redirect(_registry_page(owner))
         response = render_page(
-            request, DETAIL_TEMPLATE, namespaces_context(owner), fragment="namespaces"
+            request, DETAIL_TEMPLATE, namespaces_context(request, owner), fragment="namespaces"
         )
         return _changed(response, owner, name, "deleted")
     context = {

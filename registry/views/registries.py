@@ -28,15 +28,14 @@ GIB = 1024**3
 @require_GET
 @login_required
 def registry_list(request: HttpRequest) -> HttpResponse:
-    access.authorize(request, "registry/read", access.REGISTRIES_SCOPE)
-    registries = list(selectors.registry_list())
+    registries = list(access.visible_registries(request, selectors.registry_list()))
     return render_page(request, "registry/registry_list.html", {"registries": registries})
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 def registry_create(request: HttpRequest) -> HttpResponse:
-    access.authorize(request, "registry/write", access.REGISTRIES_SCOPE)
+    access.authorize(request, "registry/write", access.ROOT_SCOPE)
     form = RegistryCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -59,7 +58,7 @@ def _form_context(form: RegistryEditForm, registry: Registry | None) -> dict[str
     }
 
 
-def _registry_detail_context(registry: Registry) -> dict[str, Any]:
+def _registry_detail_context(request: HttpRequest, registry: Registry) -> dict[str, Any]:
     storage_bytes = registry_storage_bytes(registry)
     included_bytes = registry.limits.included_storage_gib * GIB
     return {
@@ -71,7 +70,7 @@ def _registry_detail_context(registry: Registry) -> dict[str, Any]:
         "storage_percent": min(100, round(100 * storage_bytes / included_bytes))
         if included_bytes
         else 0,
-        **namespaces_context(registry),
+        **namespaces_context(request, registry),
     }
 
 
@@ -82,12 +81,14 @@ DETAIL_FRAGMENTS = {"health": "health", "usage": "usage", "namespaces": "namespa
 @require_GET
 @login_required
 def registry_detail(request: HttpRequest, registry: str) -> HttpResponse:
-    found = access.registry_for(request, registry, "registry/read")
+    # Anyone who holds something in the registry sees its page: it is how a developer with
+    # AcrPush on one namespace finds the login server and the way to their repositories.
+    found = access.registry_for(request, registry, None)
     fragment = DETAIL_FRAGMENTS.get(htmx_target(request))
     return render_page(
         request,
         "registry/registry_detail.html",
-        _registry_detail_context(found),
+        _registry_detail_context(request, found),
         fragment=fragment,
     )
 

@@ -24,17 +24,18 @@ MAX_SEARCH_LENGTH = 255
 @require_GET
 @login_required
 def repository_list(request: HttpRequest, registry: str) -> HttpResponse:
-    found = access.registry_for(request, registry, "metadata/read")
+    found = access.registry_for(request, registry, None)
     search = request.GET.get("q", "").strip()[:MAX_SEARCH_LENGTH]
     namespace = request.GET.get("namespace", "").strip()[:MAX_SEARCH_LENGTH]
     repositories = selectors.repository_list(registry=found, search=search, namespace=namespace)
-    page = paginate(request, repositories)
+    page = paginate(request, access.visible_repositories(request, found.name, repositories))
+    namespaces = access.visible_namespaces(request, found, found.namespaces.order_by("name"))
     context = {
         "registry": found,
         "page": page,
         "search": search,
         "namespace": namespace,
-        "namespace_names": list(found.namespaces.order_by("name").values_list("name", flat=True)),
+        "namespace_names": list(namespaces.values_list("name", flat=True)),
     }
     fragment = "results" if htmx_target(request) in {"", "repository-results"} else None
     return render_page(request, "registry/repository_list.html", context, fragment=fragment)
@@ -55,7 +56,7 @@ def repository_detail(request: HttpRequest, registry: str, repository: str) -> H
         "order": order,
         "order_labels": TAG_ORDER_LABELS,
         "manifest_count": found.manifests.count(),
-        "can_edit_locks": access.is_allowed(request.user, "metadata/write", found.scope),
+        "can_edit_locks": access.is_allowed(request, "metadata/write", found.scope),
     }
     fragment = "tags" if htmx_target(request) == "tags" else None
     if fragment is None:

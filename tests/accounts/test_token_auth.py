@@ -113,10 +113,22 @@ def test_a_bad_token_is_refused_even_with_a_staff_session(client, alice):
     _unauthorized(client.get(LIST, **_auth("Bearer pcl_pat_unknown")))
 
 
-def test_a_non_staff_token_is_a_403(client, bob):
+def test_a_token_of_a_user_without_a_role_sees_nothing(client, bob):
+    Registry.objects.create(name="prod1", login_server="https://r.example.com")
     issued = personal_access_token_create(user=bob, name="ci")
-    body = assert_problem(client.get(LIST, **_auth(f"Bearer {issued.token}")), 403)
-    assert "staff" in body["detail"]
+    listed = client.get(LIST, **_auth(f"Bearer {issued.token}"))
+    assert listed.status_code == 200
+    assert listed.json()["results"] == []
+    detail = api_url("registry-detail", registry="prod1")
+    assert_problem(client.get(detail, **_auth(f"Bearer {issued.token}")), 404)
+    create = {"name": "prod2", "login_server": "https://r2.example.com"}
+    body = assert_problem(
+        client.post(
+            LIST, create, content_type="application/json", **_auth(f"Bearer {issued.token}")
+        ),
+        403,
+    )
+    assert "registry/write" in body["detail"]
 
 
 def test_a_token_reaches_every_kind_of_endpoint(client, alice):

@@ -94,7 +94,9 @@ def browser_log(page: Page, live_server) -> BrowserLog:
 @pytest.fixture
 def ada(django_user_model):
     """Ada, a portal administrator with a password, as the sign-in form needs."""
-    return django_user_model.objects.create_user("ada", "ada@example.com", PASSWORD, is_staff=True)
+    return django_user_model.objects.create_user(
+        "ada", "ada@example.com", PASSWORD, is_staff=True, is_superuser=True
+    )
 
 
 def sign_in(page: Page) -> None:

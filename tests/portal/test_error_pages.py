@@ -20,7 +20,7 @@ def test_404_page(admin_client, settings):
 def test_403_page(client, bob, settings):
     settings.DEBUG = False
     client.force_login(bob)
-    response = client.get("/registries/")
+    response = client.get("/registries/new/")
     html = response.content.decode()
     assert response.status_code == 403
     assert "Ask an administrator" in html

@@ -67,7 +67,7 @@ def test_other_exceptions_are_left_to_django():
 
 def test_htmx_403_becomes_a_banner(client, bob):
     client.force_login(bob)
-    forbidden = client.get("/registries/", HTTP_HX_REQUEST="true")
+    forbidden = client.get("/registries/new/", HTTP_HX_REQUEST="true")
     assert forbidden.status_code == 403
     assert forbidden["HX-Retarget"] == "#messages"
     assert "You are not allowed to do this" in forbidden.content.decode()

@@ -43,17 +43,21 @@ def send(client: Client, method: str, url: str, data: Any = None, **headers: Any
     return getattr(client, method)(url, **headers)
 
 
-def assert_staff_only(client: Client, bob: Any, method: str, url: str, data: Any = None) -> None:
-    """Anonymous callers get 401 with a Bearer challenge; signed-in non-staff users 403."""
+def assert_hidden_from_strangers(
+    client: Client, bob: Any, method: str, url: str, data: Any = None, status: int = 404
+) -> None:
+    """Anonymous callers get 401 with a Bearer challenge; a signed-in user who holds no role
+    gets ``status`` (404: what they cannot see does not exist for them), by session and by
+    token alike."""
     client.logout()
     anonymous = send(client, method, url, data)
     assert_problem(anonymous, 401)
     assert anonymous["WWW-Authenticate"].startswith("Bearer")
 
     client.force_login(bob)
-    assert_problem(send(client, method, url, data), 403)
+    assert_problem(send(client, method, url, data), status)
     client.logout()
-    assert_problem(send(client, method, url, data, **bearer(bob)), 403)
+    assert_problem(send(client, method, url, data, **bearer(bob)), status)
 
 
 def all_pages(client: Client, url: str, max_pages: int = 1000) -> list[dict[str, Any]]:

@@ -15,8 +15,8 @@ from tests.factories import (
 from tests.registry.api_support import (
     all_pages,
     api_url,
+    assert_hidden_from_strangers,
     assert_problem,
-    assert_staff_only,
     closed_port_url,
 )
 
@@ -88,8 +88,10 @@ def test_manifest_urls_use_the_manifests_marker(image):
 
 
 @pytest.mark.parametrize(("method", "detail"), [("get", False), ("get", True), ("delete", True)])
-def test_manifest_endpoints_require_staff(client, bob, image, method, detail):
-    assert_staff_only(client, bob, method, _detail(image.digest) if detail else _list())
+def test_manifest_endpoints_are_hidden_from_users_without_a_role(
+    client, bob, image, method, detail
+):
+    assert_hidden_from_strangers(client, bob, method, _detail(image.digest) if detail else _list())
     assert Manifest.objects.count() == 1
     assert Tag.objects.count() == 2
 

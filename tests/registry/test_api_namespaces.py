@@ -4,7 +4,12 @@ import pytest
 
 from registry.models import AuditEvent, Namespace, Repository
 from tests.factories import NamespaceFactory, RegistryFactory, RepositoryFactory, UserFactory
-from tests.registry.api_support import all_pages, api_url, assert_problem, assert_staff_only
+from tests.registry.api_support import (
+    all_pages,
+    api_url,
+    assert_hidden_from_strangers,
+    assert_problem,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -43,8 +48,10 @@ def test_a_nested_namespace_has_a_slash_in_its_url(backend):
         ("delete", True, None),
     ],
 )
-def test_namespace_endpoints_require_staff(client, bob, backend, method, detail, data):
-    assert_staff_only(client, bob, method, _detail() if detail else _list(), data)
+def test_namespace_endpoints_are_hidden_from_users_without_a_role(
+    client, bob, backend, method, detail, data
+):
+    assert_hidden_from_strangers(client, bob, method, _detail() if detail else _list(), data)
     assert list(Namespace.objects.values_list("name", "description")) == [
         ("team-a/backend", "Backend")
     ]

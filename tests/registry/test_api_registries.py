@@ -4,7 +4,12 @@ import pytest
 
 from registry.models import AuditEvent, Registry, Repository
 from tests.factories import NamespaceFactory, RegistryFactory, RepositoryFactory, TagFactory
-from tests.registry.api_support import all_pages, api_url, assert_problem, assert_staff_only
+from tests.registry.api_support import (
+    all_pages,
+    api_url,
+    assert_hidden_from_strangers,
+    assert_problem,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -17,20 +22,29 @@ def prod1(db):
 
 
 @pytest.mark.parametrize(
-    ("method", "route", "data"),
+    ("method", "route", "data", "status"),
     [
-        ("get", "registry-list", None),
-        ("post", "registry-list", NEW_REGISTRY),
-        ("get", "registry-detail", None),
-        ("patch", "registry-detail", {"description": "x"}),
-        ("delete", "registry-detail", None),
+        # Adding a registry happens at "/", which everyone sees: a 403 that names the action.
+        ("post", "registry-list", NEW_REGISTRY, 403),
+        ("get", "registry-detail", None, 404),
+        ("patch", "registry-detail", {"description": "x"}, 404),
+        ("delete", "registry-detail", None, 404),
     ],
 )
-def test_registry_endpoints_require_staff(client, bob, prod1, method, route, data):
+def test_registry_endpoints_are_hidden_from_users_without_a_role(
+    client, bob, prod1, method, route, data, status
+):
     kwargs = {"registry": "prod1"} if route == "registry-detail" else {}
-    assert_staff_only(client, bob, method, api_url(route, **kwargs), data)
+    assert_hidden_from_strangers(client, bob, method, api_url(route, **kwargs), data, status)
     assert Registry.objects.filter(name="prod1", description="").exists()
     assert not AuditEvent.objects.exists()
+
+
+def test_a_user_without_a_role_lists_no_registries(client, bob, prod1):
+    client.force_login(bob)
+    response = client.get(api_url("registry-list"))
+    assert response.status_code == 200
+    assert response.json()["results"] == []
 
 
 def test_staff_lists_registries_with_their_fields(admin_client, prod1):

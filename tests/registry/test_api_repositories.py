@@ -7,8 +7,8 @@ from tests.factories import ManifestFactory, RegistryFactory, RepositoryFactory,
 from tests.registry.api_support import (
     all_pages,
     api_url,
+    assert_hidden_from_strangers,
     assert_problem,
-    assert_staff_only,
     closed_port_url,
 )
 
@@ -51,8 +51,10 @@ def test_a_repository_url_keeps_its_slashes(app):
         ("delete", True, None),
     ],
 )
-def test_repository_endpoints_require_staff(client, bob, app, method, detail, data):
-    assert_staff_only(client, bob, method, _detail() if detail else _list(), data)
+def test_repository_endpoints_are_hidden_from_users_without_a_role(
+    client, bob, app, method, detail, data
+):
+    assert_hidden_from_strangers(client, bob, method, _detail() if detail else _list(), data)
     app.refresh_from_db()
     assert app.write_enabled
     assert Manifest.objects.count() == 2

@@ -9,8 +9,8 @@ from tests.factories import ManifestFactory, RegistryFactory, RepositoryFactory,
 from tests.registry.api_support import (
     all_pages,
     api_url,
+    assert_hidden_from_strangers,
     assert_problem,
-    assert_staff_only,
     closed_port_url,
 )
 
@@ -52,8 +52,8 @@ def test_tag_urls_use_the_tags_marker(v1):
         ("delete", True, None),
     ],
 )
-def test_tag_endpoints_require_staff(client, bob, v1, method, detail, data):
-    assert_staff_only(client, bob, method, _detail() if detail else _list(), data)
+def test_tag_endpoints_are_hidden_from_users_without_a_role(client, bob, v1, method, detail, data):
+    assert_hidden_from_strangers(client, bob, method, _detail() if detail else _list(), data)
     v1.refresh_from_db()
     assert v1.delete_enabled
     assert not AuditEvent.objects.exists()

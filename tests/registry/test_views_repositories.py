@@ -47,14 +47,14 @@ def test_anonymous_is_sent_to_sign_in(client, registry):
         assert response["Location"].startswith(reverse("account_login"))
 
 
-def test_non_staff_users_are_forbidden(client, bob, registry):
+def test_users_without_a_role_find_nothing(client, bob, registry):
     repository = RepositoryFactory(registry=registry)
     client.force_login(bob)
-    assert client.get(list_url(registry)).status_code == 403
-    assert client.get(detail_url(repository)).status_code == 403
+    assert client.get(list_url(registry)).status_code == 404
+    assert client.get(detail_url(repository)).status_code == 404
     delete = reverse("registry:repository_delete", args=[registry.name, repository.name])
-    assert client.get(delete).status_code == 403
-    assert client.post(delete).status_code == 403
+    assert client.get(delete).status_code == 404
+    assert client.post(delete).status_code == 404
     assert Repository.objects.filter(pk=repository.pk).exists()
 
 
