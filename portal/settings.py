@@ -213,6 +213,8 @@ TOKEN_SIGNING_KEY_FILE = os.environ.get(
 )
 # The ``iss`` of registry tokens; a registry's config names the same issuer.
 TOKEN_ISSUER = os.environ.get("TOKEN_ISSUER", "portcullis")
+# The largest notification envelope a registry may post (distribution sends small batches).
+REGISTRY_EVENTS_MAX_BYTES = int(os.environ.get("REGISTRY_EVENTS_MAX_BYTES", str(1024 * 1024)))
 
 LOGGING = {
     "version": 1,

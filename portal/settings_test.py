@@ -3,7 +3,9 @@
 ``DATABASE_URL`` still decides the database, so CI runs the suite on PostgreSQL.
 """
 
+import hashlib
 import os
+from pathlib import Path
 
 os.environ.setdefault("DEBUG", "1")
 
@@ -13,3 +15,13 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Background tasks run in-process, straight away, so tests see their effects.
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not SQLite's shared in-memory database: live-server tests then get a connection
+    # per thread, so a registry's requests to the portal and the test itself can run at once.
+    # In memory-backed /dev/shm where there is one, named after this checkout so two
+    # checkouts never share it (pytest-django adds the xdist worker to the name).
+    _shm = Path("/dev/shm")  # noqa: S108 - a test database under a name of its own
+    _where = _shm if _shm.is_dir() else DATA_DIR  # noqa: F405
+    _checkout = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:12]  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(_where / f"portcullis-test-{_checkout}.sqlite3")}  # noqa: F405

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from portal import health
+from registry.events import views as registry_events
 from registry.tokens import server as token_server
 
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("oauth2/token", token_server.token, name="oauth2-token"),
     path("readyz", health.readyz, name="readyz"),
+    path("registry-events/<str:registry>/", registry_events.receive, name="registry-events"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("registry.api.urls", namespace="api")),

@@ -376,3 +376,16 @@ def _remove_deleted_untagged(
         Manifest.objects.filter(pk__in=gone).delete()
         report.manifests_removed += len(gone)
     return bool(gone)
+
+
+def index_manifest(client: RegistryClient, repository: Repository, digest: str) -> Manifest:
+    """Read one manifest (an index with its children, and the image configs) from the registry
+    and add it to the index; the row already there when it is known. ``NotFound`` when the
+    registry no longer has it."""
+    document = client.get_manifest(repository.name, digest)
+    wanted = [digest, *(child.digest for child in document.children)]
+    known = {m.digest: m for m in repository.manifests.filter(digest__in=wanted)}
+    if digest in known:
+        return known[digest]
+    item = _fetch_manifest(client, repository.name, digest, known, {})
+    return _store_manifest(repository, item, known)

@@ -5,6 +5,9 @@ Tasks take ids, load fresh rows and call services, so a retried task sees curren
 
 from __future__ import annotations
 
+import datetime
+
+from django.utils import timezone
 from django_tasks import task
 
 from registry import services
@@ -29,3 +32,19 @@ def registry_sync(registry_id: int) -> str | None:
     if registry is None:
         return None
     return run_sync(registry=registry).summary()
+
+
+# A registry that could not be reached is asked again after this long.
+EVENTS_RETRY_DELAY = datetime.timedelta(seconds=30)
+
+
+@task()
+def apply_registry_events(registry_id: int) -> str:
+    """Apply a registry's pending events to the index; retried later while it is unreachable."""
+    from registry.events.apply import apply_pending
+
+    report = apply_pending(registry_id)
+    if report.waiting and apply_registry_events.get_backend().supports_defer:
+        later = timezone.now() + EVENTS_RETRY_DELAY
+        apply_registry_events.using(run_after=later).enqueue(registry_id)
+    return f"{report.applied} applied, {report.failed} failed, {report.waiting} waiting"

@@ -2,14 +2,17 @@
 
 from registry.models.access import RoleAssignment, RoleDefinition
 from registry.models.audit import AuditEvent
+from registry.models.events import EventsSecret, RegistryEvent
 from registry.models.index import Manifest, Repository, Tag
 from registry.models.registries import Namespace, Registry, Tier
 
 __all__ = [
     "AuditEvent",
+    "EventsSecret",
     "Manifest",
     "Namespace",
     "Registry",
+    "RegistryEvent",
     "Repository",
     "RoleAssignment",
     "RoleDefinition",

@@ -190,6 +190,7 @@ class Tag(LockFields):
     manifest = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="tags")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField()
+    last_pulled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(LockFields.Meta):
         abstract = False

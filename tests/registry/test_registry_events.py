@@ -1,0 +1,309 @@
+"""Registry notifications: ``/registry-events/<registry>/`` stores what a registry sends and the
+worker applies it to the index.
+
+The end-to-end tests run a real docker-registry whose notifications point at the portal under
+test and push, pull and delete with skopeo and the registry's API; the index follows without
+any sync.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+import httpx
+import pytest
+from django.utils import timezone
+
+from registry.events.apply import apply_pending
+from registry.events.secrets import events_secret_create
+from registry.models import EventsSecret, Manifest, Registry, RegistryEvent, Repository, Tag
+from tests.fixtures.images import build_image, build_index, push
+
+ENVELOPE_TYPE = "application/vnd.docker.distribution.events.v1+json"
+DIGEST = "sha256:" + "a" * 64
+
+
+def event(event_id: str = "e1", action: str = "push", **target) -> dict:
+    """An event shaped like docker-registry 2.8.2's (see registry.events.ingest)."""
+    return {
+        "id": event_id,
+        "timestamp": "2026-11-29T08:10:11.123456789Z",
+        "action": action,
+        "target": {
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": DIGEST,
+            "size": 401,
+            "repository": "team-a/app",
+            **target,
+        },
+        "request": {"addr": "10.0.0.7:51234", "method": "PUT", "useragent": "skopeo/1.13"},
+        "actor": {"name": "ci-deployer"},
+        "source": {"addr": "registry:5000", "instanceID": "x"},
+    }
+
+
+@pytest.fixture
+def prod1(db):
+    return Registry.objects.create(name="prod1", login_server="http://127.0.0.1:9")
+
+
+@pytest.fixture
+def secret(prod1):
+    return events_secret_create(prod1)
+
+
+def post(client, body, secret: str | None, registry: str = "prod1", **extra):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"} if secret else {}
+    data = body if isinstance(body, bytes | str) else json.dumps(body)
+    return client.post(
+        f"/registry-events/{registry}/", data, content_type=ENVELOPE_TYPE, **headers, **extra
+    )
+
+
+# The endpoint ---------------------------------------------------------------------------------
+
+
+def test_events_are_stored_with_what_they_say(client, prod1, secret):
+    response = post(client, {"events": [event(tag="v1")]}, secret)
+
+    assert response.status_code == 200
+    assert response.json() == {"stored": 1, "duplicates": 0}
+    stored = RegistryEvent.objects.get()
+    assert (stored.action, stored.repository, stored.tag, stored.digest) == (
+        "push",
+        "team-a/app",
+        "v1",
+        DIGEST,
+    )
+    assert (stored.actor, stored.client_addr, stored.request_method) == (
+        "ci-deployer",
+        "10.0.0.7:51234",
+        "PUT",
+    )
+    assert stored.occurred_at.isoformat() == "2026-11-29T08:10:11.123456+00:00"
+    assert stored.raw["source"]["instanceID"] == "x"
+
+
+def test_the_same_envelope_twice_stores_each_event_once(client, prod1, secret):
+    envelope = {"events": [event("e1"), event("e2", tag="v1"), event("e1")]}
+    assert post(client, envelope, secret).json() == {"stored": 2, "duplicates": 1}
+    assert post(client, envelope, secret).json() == {"stored": 0, "duplicates": 3}
+    assert RegistryEvent.objects.count() == 2
+
+
+def test_malformed_and_unknown_events_are_kept_and_flagged(client, prod1, secret):
+    envelope = {
+        "events": [
+            event("bad-name", repository="Team-A/App"),
+            {"no": "id"},
+            "not an object",
+            event("odd", action="explode"),
+            event("blob", mediaType="application/octet-stream"),
+            event("good"),
+        ]
+    }
+    response = post(client, envelope, secret)
+
+    assert response.status_code == 200
+    statuses = dict(RegistryEvent.objects.values_list("event_id", "status"))
+    assert statuses["bad-name"] == "malformed"
+    assert statuses["odd"] == "ignored"
+    assert statuses["blob"] == "ignored"
+    assert statuses["good"] in {"pending", "applied"}
+    standins = [e for e in statuses if e.startswith("malformed:")]
+    assert len(standins) == 2 and all(statuses[e] == "malformed" for e in standins)
+    problem = RegistryEvent.objects.get(event_id="bad-name").problem
+    assert "target.repository" in problem
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"\x00\xff garbage", "not JSON"),
+        ("[1, 2]", '{"events": [...]}'),
+        ('{"events": {"id": 1}}', '{"events": [...]}'),
+    ],
+)
+def test_a_body_that_is_not_an_envelope_is_a_400(client, prod1, secret, body, message):
+    response = post(client, body, secret)
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+    assert not RegistryEvent.objects.exists()
+
+
+@pytest.mark.parametrize("presented", [None, "wrong", "pcl_evt_wrong", "Basic abc"])
+def test_a_wrong_or_missing_secret_is_a_401(client, prod1, secret, presented):
+    response = post(client, {"events": [event()]}, presented)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert not RegistryEvent.objects.exists()
+
+
+def test_another_registrys_secret_is_a_401(client, prod1, secret):
+    other = Registry.objects.create(name="prod2", login_server="http://127.0.0.1:9")
+    other_secret = events_secret_create(other)
+    assert post(client, {"events": [event()]}, other_secret).status_code == 401
+    assert post(client, {"events": [event()]}, other_secret, registry="prod2").status_code == 200
+
+
+def test_an_unknown_registry_is_a_404(client, prod1, secret):
+    assert post(client, {"events": [event()]}, secret, registry="nosuch1").status_code == 404
+    assert post(client, {"events": [event()]}, secret, registry="bad_name!").status_code == 404
+
+
+def test_a_huge_envelope_is_a_413(client, prod1, secret, settings):
+    settings.REGISTRY_EVENTS_MAX_BYTES = 10_000
+    huge = {"events": [event(f"e{i}") for i in range(100)]}
+    response = post(client, huge, secret)
+    assert response.status_code == 413
+    assert not RegistryEvent.objects.exists()
+
+
+def test_only_post_is_accepted(client, prod1, secret):
+    assert client.get("/registry-events/prod1/").status_code == 405
+
+
+def test_a_new_secret_keeps_the_one_before_and_drops_older_ones(client, prod1, secret):
+    second = events_secret_create(prod1)
+    assert post(client, {"events": [event("e1")]}, secret).status_code == 200
+    third = events_secret_create(prod1)
+    assert post(client, {"events": [event("e2")]}, secret).status_code == 401
+    assert post(client, {"events": [event("e3")]}, second).status_code == 200
+    assert post(client, {"events": [event("e4")]}, third).status_code == 200
+    assert EventsSecret.objects.filter(registry=prod1).count() == 2
+    assert secret not in str(list(EventsSecret.objects.values_list("digest", flat=True)))
+
+
+# Applying events without a registry ------------------------------------------------------------
+
+
+def test_pulls_and_deletes_apply_to_what_the_index_holds(prod1):
+    repository = Repository.objects.create(registry=prod1, name="team-a/app")
+    manifest = Manifest.objects.create(
+        repository=repository, digest=DIGEST, media_type="x", created_at=timezone.now()
+    )
+    Tag.objects.create(
+        repository=repository, name="v1", manifest=manifest, updated_at=timezone.now()
+    )
+    Tag.objects.create(
+        repository=repository, name="v2", manifest=manifest, updated_at=timezone.now()
+    )
+    pulled = event("p1", action="pull", tag="v1")
+    untag = event("d1", action="delete", digest="", tag="v2")
+    untag["target"].pop("mediaType")  # as 2.8 sends it
+    from registry.events.ingest import store
+
+    store(prod1, [pulled, untag])
+    report = apply_pending(prod1.pk)
+
+    assert report.applied == 2
+    manifest.refresh_from_db()
+    assert manifest.last_pulled_at.isoformat() == "2026-11-29T08:10:11.123456+00:00"
+    assert Tag.objects.get(name="v1").last_pulled_at == manifest.last_pulled_at
+    assert list(Tag.objects.values_list("name", flat=True)) == ["v1"]
+
+    store(prod1, [event("d2", action="delete")])
+    apply_pending(prod1.pk)
+    assert not Manifest.objects.exists() and not Tag.objects.exists()
+
+
+def test_an_unreachable_registry_leaves_pushes_pending_in_order(prod1):
+    from registry.events.ingest import store
+
+    store(prod1, [event("e1", tag="v1"), event("e2", action="delete")])
+    report = apply_pending(prod1.pk)
+
+    assert report.applied == 0 and report.waiting == 2
+    first = RegistryEvent.objects.get(event_id="e1")
+    assert first.status == "pending" and first.attempts == 1
+    assert "unavailable" in first.problem
+    assert RegistryEvent.objects.get(event_id="e2").attempts == 0
+
+
+# A real registry -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def notifying(live_server, make_registry_server, transactional_db):
+    """A registry whose notifications reach the portal under test, and its Registry row."""
+    registry = Registry.objects.create(name="events1", login_server="http://127.0.0.1:9")
+    secret = events_secret_create(registry)
+    server = make_registry_server(
+        extra_config=(
+            "notifications:\n"
+            "  endpoints:\n"
+            "    - name: portal\n"
+            f"      url: {live_server.url}/registry-events/events1/\n"
+            "      headers:\n"
+            f"        Authorization: [Bearer {secret}]\n"
+            "      timeout: 5s\n"
+            "      threshold: 3\n"
+            "      backoff: 1s\n"
+        )
+    )
+    registry.login_server = server.url
+    registry.save()
+    return server, registry
+
+
+def eventually(check: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("the index did not catch up in time")
+        time.sleep(0.2)
+
+
+def test_the_index_follows_pushes_pulls_and_deletes_without_a_sync(notifying, tmp_path):
+    server, registry = notifying
+    image = build_image(tmp_path / "image", seed="events")
+    push(image, server.host, "team-a/app:v1")
+    multi = build_index(tmp_path / "multi", seed="events-multi")
+    push(multi, server.host, "team-a/multi:v2")
+
+    def indexed() -> bool:
+        return Tag.objects.filter(repository__registry=registry, name__in=["v1", "v2"]).count() == 2
+
+    eventually(indexed)
+    tag = Tag.objects.select_related("manifest").get(name="v1")
+    assert tag.manifest.digest == image.digest
+    assert (tag.manifest.architecture, tag.manifest.os) == ("amd64", "linux")
+    index = Manifest.objects.get(digest=multi.digest)
+    assert index.children.count() == 2
+
+    # A pull (a GET of the manifest) is recorded on the manifest and the tag.
+    response = httpx.get(
+        f"{server.url}/v2/team-a/app/manifests/v1",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+    )
+    assert response.status_code == 200
+    eventually(lambda: Tag.objects.get(name="v1").last_pulled_at is not None)
+    assert Manifest.objects.get(digest=image.digest).last_pulled_at is not None
+
+    # Deleting the manifest in the registry takes it and its tag out of the index.
+    assert httpx.delete(f"{server.url}/v2/team-a/app/manifests/{image.digest}").status_code == 202
+    eventually(lambda: not Manifest.objects.filter(digest=image.digest).exists())
+    assert not Tag.objects.filter(name="v1").exists()
+    assert Tag.objects.filter(name="v2").exists()
+    eventually(lambda: not RegistryEvent.objects.filter(status="pending").exists())
+    assert not RegistryEvent.objects.filter(status="malformed").exists()
+
+
+def test_pushes_made_while_the_portal_is_down_arrive_when_it_is_back(notifying, tmp_path):
+    """The registry retries an envelope until the portal answers; nothing is lost meanwhile."""
+    server, registry = notifying
+    secret_rows = list(EventsSecret.objects.filter(registry=registry))
+    EventsSecret.objects.filter(registry=registry).delete()  # every delivery is refused (401)
+
+    image = build_image(tmp_path / "image", seed="events-down")
+    push(image, server.host, "team-b/app:v1")
+    time.sleep(2)
+    assert not Tag.objects.filter(name="v1").exists()
+
+    EventsSecret.objects.bulk_create(secret_rows)  # the portal accepts again
+    eventually(lambda: Tag.objects.filter(repository__name="team-b/app", name="v1").exists())
+    assert RegistryEvent.objects.filter(repository="team-b/app", action="push").exists()
+    assert timezone.now() - RegistryEvent.objects.first().received_at < timedelta(minutes=1)
