@@ -302,3 +302,42 @@ class ManifestSerializer(serializers.Serializer):
             for layer in manifest.layers or []
             if isinstance(layer, dict)
         ]
+
+
+class RegistryEventSerializer(serializers.Serializer):
+    """A notification the registry sent: who pushed, pulled or deleted what, when, from where."""
+
+    id = serializers.CharField(source="event_id", read_only=True)
+    action = serializers.CharField(read_only=True)
+    repository = serializers.CharField(read_only=True)
+    tag = serializers.CharField(read_only=True)
+    digest = serializers.CharField(read_only=True)
+    media_type = serializers.CharField(read_only=True)
+    size = serializers.IntegerField(read_only=True, allow_null=True)
+    actor = serializers.CharField(read_only=True)
+    client_addr = serializers.CharField(read_only=True)
+    request_method = serializers.CharField(read_only=True)
+    user_agent = serializers.CharField(read_only=True)
+    occurred = serializers.DateTimeField(source="occurred_at", read_only=True, allow_null=True)
+    received = serializers.DateTimeField(source="received_at", read_only=True)
+    status = serializers.CharField(read_only=True)
+    problem = serializers.CharField(read_only=True)
+
+
+class RegistryEventQuerySerializer(serializers.Serializer):
+    repository = serializers.CharField(
+        required=False,
+        max_length=REPOSITORY_NAME_MAX_LENGTH,
+        validators=[validate_repository_name],
+        help_text="Only events about this repository.",
+    )
+    action = serializers.ChoiceField(
+        choices=["push", "pull", "delete", "mount"],
+        required=False,
+        help_text="Only events of this action.",
+    )
+    status = serializers.ChoiceField(
+        choices=["pending", "applied", "ignored", "malformed"],
+        required=False,
+        help_text="Only events in this state (malformed: kept as they came, not applied).",
+    )

@@ -38,6 +38,8 @@ from registry.api.serializers import (
     ManifestSerializer,
     NamespaceSerializer,
     NamespaceUpdateSerializer,
+    RegistryEventQuerySerializer,
+    RegistryEventSerializer,
     RegistrySerializer,
     RegistryUpdateSerializer,
     RepositoryListQuerySerializer,
@@ -47,7 +49,7 @@ from registry.api.serializers import (
     repository_row_data,
     tag_row_data,
 )
-from registry.models import Manifest, Namespace, Registry, Repository, Tag
+from registry.models import Manifest, Namespace, Registry, RegistryEvent, Repository, Tag
 from registry.validation import (
     DIGEST_RE,
     REGISTRY_NAME_RE,
@@ -566,6 +568,34 @@ class ManifestDetail(ApiView):
         found = self._manifest(registry, repository, digest, "content/delete")
         services.manifest_delete(actor=request.user, manifest=found)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Registry events ------------------------------------------------------------------------
+
+
+@extend_schema(tags=["events"], parameters=[REGISTRY_PARAMETER])
+class RegistryEventList(ApiView):
+    serializer_class = RegistryEventSerializer
+    pagination_ordering = ("-received_at", "-id")
+
+    @extend_schema(
+        operation_id="registry_event_list",
+        summary="List what the registry reported",
+        description="Pushes, pulls and deletes the registry notified, newest first, for the "
+        "repositories the caller can see; malformed and ignored events are listed too.",
+        parameters=[RegistryEventQuerySerializer],
+        responses={200: RegistryEventSerializer(many=True)},
+    )
+    def get(self, request: Request, registry: str) -> Response:
+        return self.list_response()
+
+    def get_queryset(self) -> QuerySet[RegistryEvent]:
+        if self.is_schema_generation:
+            return RegistryEvent.objects.none()
+        found = _get_registry(self.request, self.kwargs["registry"], None)
+        query = _valid(RegistryEventQuerySerializer, self.request.query_params)
+        events = RegistryEvent.objects.filter(registry=found, **query)
+        return access.visible_repositories(self.request, found.name, events, field="repository")
 
 
 # Anything else ---------------------------------------------------------------------------

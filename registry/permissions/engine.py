@@ -153,12 +153,15 @@ class Grants:
         names = {g.scope.registry.lower() for g in self.grants}
         return Q(name__iregex=_any_of(names)) if names else Q(pk__in=[])
 
-    def name_filter(self, registry_name: str, *, namespaces: bool = False) -> Q | None:
+    def name_filter(
+        self, registry_name: str, *, namespaces: bool = False, field: str = "name"
+    ) -> Q | None:
         """A filter on the ``name`` of a registry's repositories (or namespaces) for the
         visible ones; None when all are.
 
         A repository is visible when a grant covers it. A namespace is also visible when a
         grant lies inside it, so the path down to what someone may use stays reachable.
+        ``field`` names the column holding the name (``repository`` on registry events).
         """
         if not self.can_see(Scope("registry", registry_name)):
             return Q(pk__in=[])
@@ -172,12 +175,15 @@ class Grants:
             if scope.registry.casefold() != registry_name.casefold():
                 continue
             if scope.kind == "namespace":
-                terms.append(Q(name=scope.name) | Q(name__startswith=f"{scope.name}/"))
+                terms.append(
+                    Q(**{field: scope.name}) | Q(**{f"{field}__startswith": f"{scope.name}/"})
+                )
             else:
-                terms.append(Q(name=scope.name))
+                terms.append(Q(**{field: scope.name}))
             if namespaces:
                 parts = scope.name.split("/")
-                terms.append(Q(name__in=["/".join(parts[:i]) for i in range(1, len(parts))]))
+                prefixes = ["/".join(parts[:i]) for i in range(1, len(parts))]
+                terms.append(Q(**{f"{field}__in": prefixes}))
         if not terms:
             return Q(pk__in=[])
         return functools.reduce(operator.or_, terms)

@@ -85,9 +85,12 @@ def visible_registries(request: HttpRequest, queryset: QuerySet[Registry]) -> Qu
     return _restricted(queryset, grants(request).registry_filter())
 
 
-def visible_repositories(request: HttpRequest, registry_name: str, queryset: QuerySet) -> QuerySet:
-    """``queryset`` (repositories of the registry ``registry_name``) cut to the visible ones."""
-    return _restricted(queryset, grants(request).name_filter(registry_name))
+def visible_repositories(
+    request: HttpRequest, registry_name: str, queryset: QuerySet, field: str = "name"
+) -> QuerySet:
+    """``queryset`` (rows of the registry ``registry_name`` whose ``field`` is a repository
+    name) cut to the visible repositories."""
+    return _restricted(queryset, grants(request).name_filter(registry_name, field=field))
 
 
 def visible_namespaces(

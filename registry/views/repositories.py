@@ -11,11 +11,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from registry import selectors, services
+from registry.models import RegistryEvent
 from registry.views import access
 from registry.views.pagination import paginate
 from registry.views.rendering import htmx_target, render_page, wants_fragment
 
 UNTAGGED_SHOWN = 50
+RECENT_EVENTS = 10
 TAG_ORDER_LABELS = {"time_desc": "Newest first", "time_asc": "Oldest first", "name": "Name"}
 # Longer input is no search a person typed; cut it rather than send it to the database.
 MAX_SEARCH_LENGTH = 255
@@ -65,6 +67,11 @@ def repository_detail(request: HttpRequest, registry: str, repository: str) -> H
         shown = list(untagged.order_by("-created_at", "digest")[: UNTAGGED_SHOWN + 1])
         context["untagged"] = shown[:UNTAGGED_SHOWN]
         context["untagged_more"] = len(shown) > UNTAGGED_SHOWN
+        context["recent_events"] = list(
+            RegistryEvent.objects.filter(registry=found.registry, repository=found.name)
+            .exclude(status=RegistryEvent.Status.IGNORED)
+            .order_by("-received_at", "-pk")[:RECENT_EVENTS]
+        )
     return render_page(request, "registry/repository_detail.html", context, fragment=fragment)
 
 

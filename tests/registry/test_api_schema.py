@@ -16,6 +16,7 @@ ENDPOINTS = {
     "/api/v1/registries/{registry}/namespaces/": {"get", "post"},
     "/api/v1/registries/{registry}/namespaces/{namespace}/": {"get", "patch", "delete"},
     "/api/v1/registries/{registry}/repositories/": {"get"},
+    "/api/v1/registries/{registry}/events/": {"get"},
     "/api/v1/registries/{registry}/repositories/{repository}/": {"get", "patch", "delete"},
     "/api/v1/registries/{registry}/repositories/{repository}/_tags/": {"get"},
     "/api/v1/registries/{registry}/repositories/{repository}/_tags/{tag}/": {

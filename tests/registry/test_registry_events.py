@@ -307,3 +307,69 @@ def test_pushes_made_while_the_portal_is_down_arrive_when_it_is_back(notifying, 
     eventually(lambda: Tag.objects.filter(repository__name="team-b/app", name="v1").exists())
     assert RegistryEvent.objects.filter(repository="team-b/app", action="push").exists()
     assert timezone.now() - RegistryEvent.objects.first().received_at < timedelta(minutes=1)
+
+
+# The event log: API and pages ----------------------------------------------------------------
+
+
+@pytest.fixture
+def logged(prod1):
+    from registry.events.ingest import store
+
+    store(
+        prod1,
+        [
+            event("a1", tag="v1"),
+            event("a2", action="pull", tag="v1"),
+            event("b1", repository="team-b/app", tag="v1"),
+            event("x1", repository="Bad Name"),
+        ],
+    )
+    return prod1
+
+
+def _assign(user, role: str, scope: str) -> None:
+    from registry.models import RoleAssignment, RoleDefinition
+
+    RoleAssignment.objects.create(
+        role=RoleDefinition.objects.get(name=role), scope=scope, user=user
+    )
+
+
+def test_the_api_lists_events_newest_first_with_filters(admin_client, logged):
+    url = "/api/v1/registries/prod1/events/"
+    body = admin_client.get(url).json()
+    assert [e["id"] for e in body["results"]] == ["x1", "b1", "a2", "a1"]
+    first = next(e for e in body["results"] if e["id"] == "a1")
+    assert first["actor"] == "ci-deployer" and first["client_addr"] == "10.0.0.7:51234"
+    assert first["occurred"] == "2026-11-29T08:10:11.123456Z"
+
+    pulls = admin_client.get(url, {"action": "pull", "repository": "team-a/app"}).json()
+    assert [e["id"] for e in pulls["results"]] == ["a2"]
+    malformed = admin_client.get(url, {"status": "malformed"}).json()["results"]
+    assert len(malformed) == 1 and "target.repository" in malformed[0]["problem"]
+    assert admin_client.get(url, {"action": "explode"}).status_code == 400
+    assert admin_client.get(url, {"repository": "Bad Name"}).status_code == 400
+
+
+def test_events_follow_what_the_caller_can_see(client, logged, bob):
+    url = "/api/v1/registries/prod1/events/"
+    client.force_login(bob)
+    assert client.get(url).status_code == 404  # no role: the registry does not exist for bob
+    assert client.get("/registries/prod1/events/").status_code == 404
+
+    _assign(bob, "AcrPull", "/registries/prod1/namespaces/team-a")
+    ids = {e["id"] for e in client.get(url).json()["results"]}
+    assert ids == {"a1", "a2"}
+    page = client.get("/registries/prod1/events/").content.decode()
+    assert "team-a/app" in page and "team-b/app" not in page
+
+
+def test_the_event_page_filters_and_the_repository_page_shows_recent_events(admin_client, logged):
+    Repository.objects.create(registry=logged, name="team-a/app")
+    page = admin_client.get("/registries/prod1/events/", {"action": "pull"}).content.decode()
+    assert "pull" in page and "team-b/app" not in page
+
+    detail = admin_client.get("/registries/prod1/repositories/team-a/app/").content.decode()
+    assert "Recent events" in detail and "ci-deployer" in detail
+    assert "/registries/prod1/events/?repository=team-a/app" in detail
