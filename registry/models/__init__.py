@@ -1,6 +1,7 @@
 """The registry domain's models."""
 
 from registry.models.access import RoleAssignment, RoleDefinition
+from registry.models.admin_user import RegistryAdminPassword
 from registry.models.audit import AuditEvent
 from registry.models.index import Manifest, Repository, Tag
 from registry.models.registries import Namespace, Registry, Tier
@@ -10,6 +11,7 @@ __all__ = [
     "Manifest",
     "Namespace",
     "Registry",
+    "RegistryAdminPassword",
     "Repository",
     "RoleAssignment",
     "RoleDefinition",

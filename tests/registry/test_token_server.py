@@ -165,7 +165,11 @@ def test_grants_are_what_is_allowed_and_never_an_error(guarded, live_server, ci)
     principal, creds = ci
     client_id, secret = creds.split(":", 1)
     assign("AcrPull", "/registries/guarded1/namespaces/team-a", service_principal=principal)
-    scopes = ["repository:team-a/app:pull,push,delete", "repository:team-b/app:pull", "junk"]
+    scopes = [
+        "repository:team-a/app:pull,push,delete",
+        "repository:team-b/app:pull",
+        "unknown:thing:pull",
+    ]
 
     response = _ask(live_server, _basic(client_id, secret), service=SERVICE, scope=scopes)
 
@@ -177,6 +181,7 @@ def test_grants_are_what_is_allowed_and_never_an_error(guarded, live_server, ci)
     assert claims["access"] == [
         {"type": "repository", "name": "team-a/app", "actions": ["pull"]},
         {"type": "repository", "name": "team-b/app", "actions": []},
+        {"type": "unknown", "name": "thing", "actions": []},
     ]
 
 
