@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
@@ -116,8 +116,7 @@ def refresh_token_create(
             "service_principal_secret": parent,
         }
     wanted = lifetime or timedelta(seconds=settings.TOKEN_REFRESH_LIFETIME)
-    left = parent.expires_at - timezone.now()
-    record, token = _issue(RefreshToken, min(wanted, left), **fields)
+    record, token = _issue(RefreshToken, wanted, not_after=parent.expires_at, **fields)
     return IssuedRefreshToken(record=record, token=token)
 
 
@@ -132,14 +131,24 @@ def refresh_token_authenticate(presented: str) -> RefreshToken | None:
 M = TypeVar("M", bound=MachineSecret)
 
 
-def _issue(model: type[M], lifetime: timedelta | None, **fields: object) -> tuple[M, str]:
-    """A new secret of ``model``: the row (digest, hint, expiry) and the plain text, once."""
+def _issue(
+    model: type[M],
+    lifetime: timedelta | None,
+    *,
+    not_after: datetime | None = None,
+    **fields: object,
+) -> tuple[M, str]:
+    """A new secret of ``model``: the row (digest, hint, expiry) and the plain text, once.
+
+    ``not_after`` caps the expiry (a secret that must not outlive another).
+    """
     secret = secrets.generate(model.PREFIX)
+    expires_at = timezone.now() + (lifetime or model.DEFAULT_LIFETIME)
     record = model.objects.create(
         **fields,
         digest=secrets.digest(secret),
         hint=secret[len(model.PREFIX) :][:6],
-        expires_at=timezone.now() + (model.DEFAULT_LIFETIME if lifetime is None else lifetime),
+        expires_at=min(expires_at, not_after) if not_after else expires_at,
     )
     return record, secret
 
