@@ -461,3 +461,26 @@ def test_unknown_grant_types_and_methods(client, registry):
     )
     error(client.post(TOKEN, {"service": SERVICE}), 400, "UNSUPPORTED_GRANT_TYPE")
     assert client.put(TOKEN).status_code == 405
+
+
+@pytest.mark.parametrize(
+    "case", ["wrong secret", "disabled", "expired secret", "another user's token", "inactive user"]
+)
+def test_bad_credentials_are_a_401(client, registry, bob, alice, case):
+    principal = ServicePrincipal.objects.create(name="ci")
+    secret = service_principal_secret_create(service_principal=principal).secret
+    username, password = str(principal.client_id), secret
+    if case == "wrong secret":
+        password = secret[:-2] + "xx"
+    elif case == "disabled":
+        ServicePrincipal.objects.update(enabled=False)
+    elif case == "expired secret":
+        principal.secrets.update(expires_at=timezone.now() - timedelta(seconds=1))
+    elif case == "another user's token":
+        username, password = "alice", personal_access_token_create(user=bob, name="x").token
+    else:
+        username, password = "bob", personal_access_token_create(user=bob, name="x").token
+        type(bob).objects.filter(pk=bob.pk).update(is_active=False)
+    response = client.get(TOKEN, {"service": SERVICE}, **basic(username, password))
+    error(response, 401, "UNAUTHORIZED")
+    assert response["WWW-Authenticate"].startswith("Basic")
