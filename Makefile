@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export DEBUG ?= 1
-export PORTAL_URL ?= http://127.0.0.1:8000
+PORT ?= 8000
+export PORTAL_URL ?= http://127.0.0.1:$(PORT)
 
 .PHONY: run test check lint format bench clean
 

@@ -1,4 +1,4 @@
-"""Identity: users and their personal access tokens."""
+"""Identity: users, groups, service principals and the machine secrets they sign in with."""
 
 from __future__ import annotations
 
@@ -193,3 +193,118 @@ class ServicePrincipalSecret(MachineSecret):
         ):
             return None
         return found
+
+
+class RefreshTokenQuerySet(models.QuerySet):
+    def active(self) -> RefreshTokenQuerySet:
+        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+class RefreshToken(MachineSecret):
+    """A registry refresh token (``docker login`` keeps it as its identity token).
+
+    Minted by the token server for a user or a service principal from the credential they
+    signed in with (the *parent*: a personal access token or a service principal secret), for
+    one registry ``service``. It never outlives its parent: it expires no later than the parent
+    does, and it stops working as soon as the parent is revoked or expires, the service
+    principal is disabled or the user deactivated (``find`` checks all of these on every use).
+    Its lifetime is ``TOKEN_REFRESH_LIFETIME`` (three hours by default, as ACR's).
+    """
+
+    PREFIX = "pcl_rt_"
+    DEFAULT_LIFETIME = timedelta(hours=3)
+
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="refresh_tokens"
+    )
+    service_principal = models.ForeignKey(
+        ServicePrincipal,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="refresh_tokens",
+    )
+    # The credential that minted it; a later sign-in method (Entra ID) may have neither.
+    personal_access_token = models.ForeignKey(
+        PersonalAccessToken,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="refresh_tokens",
+    )
+    service_principal_secret = models.ForeignKey(
+        ServicePrincipalSecret,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="refresh_tokens",
+    )
+    # The registry's token service name; the token is refused at any other registry.
+    service = models.CharField(max_length=255)
+
+    objects = RefreshTokenQuerySet.as_manager()
+
+    class Meta(MachineSecret.Meta):
+        abstract = False
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(user__isnull=False, service_principal__isnull=True)
+                    | models.Q(user__isnull=True, service_principal__isnull=False)
+                ),
+                name="refresh_token_one_principal",
+            )
+        ]
+
+    @property
+    def principal(self) -> User | ServicePrincipal:
+        return self.user or self.service_principal  # type: ignore[return-value]
+
+    @property
+    def parent(self) -> MachineSecret | None:
+        return self.personal_access_token or self.service_principal_secret
+
+    @classmethod
+    def find(cls, token: str) -> RefreshToken | None:
+        """The usable refresh token for a presented one: itself, its parent and its principal
+        still valid. One query (the parent and principal come along)."""
+        if not token.startswith(cls.PREFIX):
+            return None
+        rows = cls.objects.select_related(
+            "user",
+            "service_principal",
+            "personal_access_token",
+            "service_principal_secret",
+        ).filter(digest=secrets.digest(token))
+        found = next(iter(rows[:1]), None)
+        if found is None or not found.is_active or not secrets.matches(token, found.digest):
+            return None
+        parent = found.parent
+        if parent is not None and not parent.is_active:
+            return None
+        if found.user is not None and not found.user.is_active:
+            return None
+        if found.service_principal is not None and not found.service_principal.enabled:
+            return None
+        return found
+
+
+class LoginFailure(models.Model):
+    """One failed sign-in at the token server, counted under a key (``address:…``, ``account:…``).
+
+    Rate limits count these rows in a sliding window. A row per failure (not a counter) makes
+    concurrent failures from several web processes add up without lost updates; rows older
+    than the window are deleted as new ones arrive, so the table stays small.
+    """
+
+    key = models.CharField(max_length=300)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["key", "at"], name="login_failure_by_key"),
+            models.Index(fields=["at"], name="login_failure_by_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,6 +14,7 @@ from accounts import secrets
 from accounts.models import (
     MachineSecret,
     PersonalAccessToken,
+    RefreshToken,
     ServicePrincipal,
     ServicePrincipalSecret,
     User,
@@ -77,19 +79,85 @@ def service_principal_secret_create(
     return IssuedSecret(record=record, secret=secret)
 
 
+@dataclass(frozen=True)
+class IssuedRefreshToken:
+    """A freshly minted refresh token: the only moment its plain text exists."""
+
+    record: RefreshToken
+    token: str
+
+
+def refresh_token_create(
+    *,
+    parent: PersonalAccessToken | ServicePrincipalSecret | RefreshToken,
+    service: str,
+    lifetime: timedelta | None = None,
+) -> IssuedRefreshToken:
+    """A refresh token for ``service`` on behalf of whoever holds ``parent``.
+
+    ``parent`` is the credential the caller signed in with. A refresh token minted from
+    another refresh token inherits that one's parent and expiry, so refreshing never extends
+    what the original credential allowed. The lifetime (``TOKEN_REFRESH_LIFETIME`` unless
+    given) is cut to what is left of the parent's.
+    """
+    fields: dict[str, object] = {"service": service}
+    if isinstance(parent, RefreshToken):
+        fields |= {
+            "user": parent.user,
+            "service_principal": parent.service_principal,
+            "personal_access_token": parent.personal_access_token,
+            "service_principal_secret": parent.service_principal_secret,
+        }
+    elif isinstance(parent, PersonalAccessToken):
+        fields |= {"user": parent.user, "personal_access_token": parent}
+    else:
+        fields |= {
+            "service_principal": parent.service_principal,
+            "service_principal_secret": parent,
+        }
+    wanted = lifetime or timedelta(seconds=settings.TOKEN_REFRESH_LIFETIME)
+    record, token = _issue(RefreshToken, wanted, not_after=parent.expires_at, **fields)
+    return IssuedRefreshToken(record=record, token=token)
+
+
+def refresh_token_authenticate(presented: str) -> RefreshToken | None:
+    """The usable refresh token a caller presented (parent and principal still valid)."""
+    found = RefreshToken.find(presented)
+    if found is not None:
+        machine_secret_touch(record=found)
+    return found
+
+
 M = TypeVar("M", bound=MachineSecret)
 
 
-def _issue(model: type[M], lifetime: timedelta | None, **fields: object) -> tuple[M, str]:
-    """A new secret of ``model``: the row (digest, hint, expiry) and the plain text, once."""
+def _issue(
+    model: type[M],
+    lifetime: timedelta | None,
+    *,
+    not_after: datetime | None = None,
+    **fields: object,
+) -> tuple[M, str]:
+    """A new secret of ``model``: the row (digest, hint, expiry) and the plain text, once.
+
+    ``not_after`` caps the expiry (a secret that must not outlive another).
+    """
     secret = secrets.generate(model.PREFIX)
+    expires_at = timezone.now() + (lifetime or model.DEFAULT_LIFETIME)
     record = model.objects.create(
         **fields,
         digest=secrets.digest(secret),
         hint=secret[len(model.PREFIX) :][:6],
-        expires_at=timezone.now() + (lifetime or model.DEFAULT_LIFETIME),
+        expires_at=min(expires_at, not_after) if not_after else expires_at,
     )
     return record, secret
+
+
+def machine_secret_create(
+    model: type[M], *, lifetime: timedelta | None = None, **fields: object
+) -> tuple[M, str]:
+    """A new secret of any ``MachineSecret`` model (other apps have theirs): row and plain text."""
+    return _issue(model, lifetime, **fields)
 
 
 def machine_secret_revoke(*, record: MachineSecret) -> None:

@@ -215,6 +215,18 @@ TOKEN_SIGNING_KEY_FILE = os.environ.get(
 TOKEN_ISSUER = os.environ.get("TOKEN_ISSUER", "portcullis")
 # The largest notification envelope a registry may post (distribution sends small batches).
 REGISTRY_EVENTS_MAX_BYTES = int(os.environ.get("REGISTRY_EVENTS_MAX_BYTES", str(1024 * 1024)))
+# Certificates published in registries' token bundles beside the signing key's own: the next
+# key before it signs, the previous one until its last tokens expire (docs/access-control.md).
+TOKEN_PUBLISHED_CERTIFICATES = envlist("TOKEN_PUBLISHED_CERTIFICATES")
+# Seconds a refresh token lasts (never longer than the credential that minted it); ACR's 3 hours.
+TOKEN_REFRESH_LIFETIME = envint("TOKEN_REFRESH_LIFETIME", 3 * 3600)
+# Failed sign-ins at /oauth2/token and /oauth2/exchange allowed per window (0: no limit).
+TOKEN_LOGIN_FAILURE_WINDOW = envint("TOKEN_LOGIN_FAILURE_WINDOW", 300)
+TOKEN_LOGIN_FAILURES_PER_ADDRESS = envint("TOKEN_LOGIN_FAILURES_PER_ADDRESS", 30)
+TOKEN_LOGIN_FAILURES_PER_ACCOUNT = envint("TOKEN_LOGIN_FAILURES_PER_ACCOUNT", 10)
+# Reverse proxies in front of the portal that append to X-Forwarded-For (0: none); the client
+# address of rate limits and audit rows is read through them.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 
 LOGGING = {
     "version": 1,

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("portal.site_urls", namespace="portal")),
     path("healthz", health.healthz, name="healthz"),
     path("oauth2/token", token_server.token, name="oauth2-token"),
+    path("oauth2/exchange", token_server.exchange, name="oauth2-exchange"),
     path("readyz", health.readyz, name="readyz"),
     path("registry-events/<str:registry>/", registry_events.receive, name="registry-events"),
     path("accounts/", include("allauth.urls")),

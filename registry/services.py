@@ -15,9 +15,17 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.services import machine_secret_create, machine_secret_revoke
 from registry import audit
 from registry.backend import NotFound, RegistryClient, RegistryError, Unsupported
-from registry.models import Manifest, Namespace, Registry, Repository, Tag
+from registry.models import (
+    Manifest,
+    Namespace,
+    Registry,
+    RegistryAdminPassword,
+    Repository,
+    Tag,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +38,20 @@ class ActionRefused(Exception):
 
 
 def client_for(registry: Registry) -> RegistryClient:
-    """The backend client for a registry (the one place that builds it)."""
+    """The backend client for a registry (the one place that builds it).
+
+    A registry behind the portal's token server challenges the portal too; the client answers
+    with a token the portal signs for itself (``registry.tokens.portal``).
+    """
     from django.conf import settings
 
-    return RegistryClient(registry.login_server, timeout=settings.REGISTRY_TIMEOUT)
+    from registry.tokens.portal import portal_token_provider
+
+    return RegistryClient(
+        registry.login_server,
+        timeout=settings.REGISTRY_TIMEOUT,
+        token_provider=portal_token_provider(registry),
+    )
 
 
 def _full_clean(instance: Any, exclude: Iterable[str] = ()) -> None:
@@ -142,6 +160,70 @@ def registry_check_health(*, registry: Registry) -> Registry:
         health_checked_at=registry.health_checked_at,
     )
     return registry
+
+
+# Admin user ------------------------------------------------------------------------------
+
+
+ADMIN_PASSWORD_NAMES = tuple(RegistryAdminPassword.Name.values)
+
+
+@transaction.atomic
+def admin_user_set_enabled(*, actor: Any, registry: Registry, enabled: bool) -> dict[str, str]:
+    """Turn the registry's admin user on or off; returns the passwords made by turning it on.
+
+    Enabling issues two new passwords (``password``, ``password2``), whose plain text exists
+    only in the returned mapping. Disabling revokes both, so turning the admin user on again
+    never brings an old password back. Setting the state it already has changes nothing and
+    returns no passwords.
+    """
+    registry = Registry.objects.select_for_update().get(pk=registry.pk)
+    if registry.admin_user_enabled == enabled:
+        return {}
+    registry.admin_user_enabled = enabled
+    registry.save(update_fields=["admin_user_enabled", "updated_at"])
+    for current in registry.admin_passwords.filter(revoked_at__isnull=True):
+        machine_secret_revoke(record=current)
+    passwords = (
+        {name: _admin_password_issue(registry, name) for name in ADMIN_PASSWORD_NAMES}
+        if enabled
+        else {}
+    )
+    audit.record(
+        actor=actor,
+        action="registry.adminUser.enable" if enabled else "registry.adminUser.disable",
+        scope=registry.scope,
+    )
+    return passwords
+
+
+@transaction.atomic
+def admin_user_regenerate(*, actor: Any, registry: Registry, name: str) -> str:
+    """A new ``password`` or ``password2`` for the enabled admin user; the old one stops working.
+
+    Two passwords let a client move to the new one while the other still works.
+    """
+    if name not in ADMIN_PASSWORD_NAMES:
+        raise ValidationError(
+            f"{name!r} is not an admin password name; use {' or '.join(ADMIN_PASSWORD_NAMES)}."
+        )
+    registry = Registry.objects.select_for_update().get(pk=registry.pk)
+    if not registry.admin_user_enabled:
+        raise ActionRefused(
+            f"The admin user of {registry.name} is disabled; enable it to get passwords."
+        )
+    for current in registry.admin_passwords.filter(name=name, revoked_at__isnull=True):
+        machine_secret_revoke(record=current)
+    password = _admin_password_issue(registry, name)
+    audit.record(
+        actor=actor, action="registry.adminUser.regenerate", scope=registry.scope, name=name
+    )
+    return password
+
+
+def _admin_password_issue(registry: Registry, name: str) -> str:
+    _, password = machine_secret_create(RegistryAdminPassword, registry=registry, name=name)
+    return password
 
 
 # Namespaces ------------------------------------------------------------------------------

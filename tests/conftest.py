@@ -53,3 +53,18 @@ def bob(db, django_user_model):
 def admin_client(client, alice):
     client.force_login(alice)
     return client
+
+
+@pytest.fixture
+def token_signing_key(tmp_path, settings):
+    """A token signing key of this test's own (``TOKEN_SIGNING_KEY_FILE``), already created."""
+    from pathlib import Path
+
+    from registry.tokens.keys import generate_signing_key
+    from registry.tokens.signing import signing_key
+
+    settings.TOKEN_SIGNING_KEY_FILE = str(tmp_path / "keys" / "token-signing-key.pem")
+    generate_signing_key(Path(settings.TOKEN_SIGNING_KEY_FILE))
+    signing_key.cache_clear()
+    yield signing_key()
+    signing_key.cache_clear()

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from registry.models import Manifest, Registry, RegistryEvent
+from registry.tokens.portal import PORTAL_SUBJECT
 from registry.validation import is_digest, is_repository_name, is_tag
 
 MANIFEST_MEDIA_TYPES = frozenset(Manifest.MediaType.values)
@@ -113,6 +114,9 @@ def to_row(registry: Registry, event: Any) -> RegistryEvent:
         row.status, row.problem = RegistryEvent.Status.IGNORED, f"unknown action {action!r}"
     elif action == "mount" or (action != "delete" and media_type not in MANIFEST_MEDIA_TYPES):
         row.status, row.problem = RegistryEvent.Status.IGNORED, "a blob event"
+    elif action == "pull" and row.actor == PORTAL_SUBJECT:
+        # The portal reading a manifest it indexes is no pull by anyone.
+        row.status, row.problem = RegistryEvent.Status.IGNORED, "the portal's own read"
     return row
 
 

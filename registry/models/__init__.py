@@ -1,6 +1,7 @@
 """The registry domain's models."""
 
 from registry.models.access import RoleAssignment, RoleDefinition
+from registry.models.admin_user import RegistryAdminPassword
 from registry.models.audit import AuditEvent
 from registry.models.events import EventsSecret, RegistryEvent
 from registry.models.index import Manifest, Repository, Tag
@@ -12,6 +13,7 @@ __all__ = [
     "Manifest",
     "Namespace",
     "Registry",
+    "RegistryAdminPassword",
     "RegistryEvent",
     "Repository",
     "RoleAssignment",

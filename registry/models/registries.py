@@ -67,6 +67,8 @@ class Registry(models.Model):
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # ACR's admin user (the registry's name, two passwords); see registry.models.admin_user.
+    admin_user_enabled = models.BooleanField(default=False)
 
     health_checked_at = models.DateTimeField(null=True, blank=True)
     is_healthy = models.BooleanField(null=True, blank=True)

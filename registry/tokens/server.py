@@ -1,11 +1,20 @@
-"""The registry's token server (``/oauth2/token``, Docker token spec): who may push and pull.
+"""The registry's token server (Docker token spec): who may push and pull, and refresh tokens.
 
-A registry configured by the portal sends clients here with ``service`` (which registry) and
-``scope`` (``repository:team-a/app:pull,push``). The caller authenticates with HTTP Basic (GET)
-or a password grant (POST): a service principal's client id and secret, or a user name and one
-of that user's personal access tokens. Each requested action is granted when the permissions
-engine allows it and the repository's locks do not forbid it; asking for more than is allowed is
-not an error, the token just carries less. ``docker login`` asks with no scope at all.
+``/oauth2/token``: a registry configured by the portal sends clients here with ``service``
+(which registry) and ``scope`` (``repository:team-a/app:pull,push``). Callers sign in with HTTP
+Basic (GET) or a form (POST ``grant_type=password``), or present a refresh token (POST
+``grant_type=refresh_token``); ``registry.tokens.credentials`` says which secrets work. Each
+requested action is granted when the permissions engine allows it and the repository's locks do
+not forbid it; asking for more than is allowed is not an error, the token just carries less.
+``docker login`` asks with no scope at all, and with ``offline_token=true`` (GET) or
+``access_type=offline`` (POST) it also gets a refresh token.
+
+``/oauth2/exchange`` (ACR's): a credential in, a refresh token out. Entra ID access tokens
+(``grant_type=access_token``) come with single sign-on; for now it takes ``grant_type=password``
+with a user name and personal access token (or a client id and secret).
+
+Failed sign-ins are audited and rate-limited per client address and per account
+(``accounts.throttle``). Bad input is a 400 or 401 with a JSON body, never a 500.
 """
 
 from __future__ import annotations
@@ -13,47 +22,51 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
-import functools
-import logging
-import uuid
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, JsonResponse, QueryDict
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.models import ServicePrincipal, User
-from accounts.services import (
-    personal_access_token_authenticate,
-    service_principal_authenticate,
-)
+from accounts import throttle
+from accounts.models import RefreshToken
+from accounts.services import refresh_token_create
+from registry import audit
 from registry.models import Registry, Repository
 from registry.permissions import engine
+from registry.permissions.actions import (
+    CONTENT_DELETE,
+    CONTENT_READ,
+    CONTENT_WRITE,
+    METADATA_READ,
+)
 from registry.permissions.docker import TokenScope, parse_token_scope
+from registry.tokens.credentials import AdminUser, Caller, Principal, authenticate
 from registry.tokens.issue import DEFAULT_LIFETIME, sign_registry_token
-from registry.tokens.keys import SigningKey, generate_signing_key, load_signing_key
+from registry.tokens.signing import signing_key
 from registry.validation import REPOSITORY_NAME_MAX_LENGTH, REPOSITORY_NAME_RE
 
-logger = logging.getLogger(__name__)
+__all__ = ["exchange", "grant", "signing_key", "token"]
 
 # Docker actions each repository lock takes away, whatever the caller's roles.
 LOCKS = {"write_enabled": "push", "delete_enabled": "delete", "read_enabled": "pull"}
+# What an enabled admin user may do in its own registry (ACR: pull, push, delete, catalog).
+ADMIN_USER_ACTIONS = frozenset({CONTENT_READ, CONTENT_WRITE, CONTENT_DELETE, METADATA_READ})
+
+# Bounds on what a caller sends; anything larger is refused before any lookup.
+MAX_PARAMETER_LENGTH = 8192
+MAX_USERNAME_LENGTH = 256
+MAX_SCOPE_LENGTH = 1024
+MAX_SCOPES = 64
 
 
-@functools.cache
-def signing_key() -> SigningKey:
-    """The key from ``TOKEN_SIGNING_KEY_FILE``; development creates it on first use."""
-    path = Path(settings.TOKEN_SIGNING_KEY_FILE)
-    try:
-        return load_signing_key(path)
-    except ValueError:
-        if settings.DEBUG and not path.exists():
-            logger.info("created the token signing key %s", path)
-            return generate_signing_key(path)
-        raise ImproperlyConfigured(f"Token signing key unusable: {path}") from None
+class BadRequest(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
@@ -63,34 +76,84 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
     return response
 
 
-def _credentials(request: HttpRequest) -> tuple[str, str] | None:
-    if request.method == "POST":
-        return request.POST.get("username", ""), request.POST.get("password", "")
+UNAUTHORIZED = (
+    "Sign in with a client id and secret, a user name and personal access token, or "
+    "00000000-0000-0000-0000-000000000000 and a refresh token."
+)
+
+
+# Parsing --------------------------------------------------------------------------------------
+
+
+def _check_sizes(data: QueryDict) -> None:
+    for name, values in data.lists():
+        if len(name) > MAX_USERNAME_LENGTH:
+            raise BadRequest("PARAMETER_TOO_LARGE", "A parameter name is too long.")
+        for value in values:
+            if len(value) > MAX_PARAMETER_LENGTH:
+                raise BadRequest(
+                    "PARAMETER_TOO_LARGE",
+                    f"{name} is longer than {MAX_PARAMETER_LENGTH} characters.",
+                )
+    if len(data.get("username", "")) > MAX_USERNAME_LENGTH:
+        raise BadRequest("PARAMETER_TOO_LARGE", "username is too long.")
+
+
+def _registry(data: QueryDict) -> Registry:
+    service = data.get("service", "")
+    registry = Registry.objects.filter(service=service).first() if service else None
+    if registry is None:
+        shown = service if len(service) <= 100 else service[:100] + "…"
+        raise BadRequest("UNKNOWN_SERVICE", f"No registry uses the service name {shown!r}.")
+    return registry
+
+
+def _scopes(data: QueryDict) -> list[TokenScope]:
+    """Every requested scope; ``scope`` may repeat and each may hold several, space-separated."""
+    texts = [text for value in data.getlist("scope") for text in value.split()]
+    if len(texts) > MAX_SCOPES:
+        raise BadRequest("INVALID_SCOPE", f"At most {MAX_SCOPES} scopes may be asked at once.")
+    scopes = []
+    for text in texts:
+        if len(text) > MAX_SCOPE_LENGTH:
+            raise BadRequest("INVALID_SCOPE", f"A scope is longer than {MAX_SCOPE_LENGTH}.")
+        try:
+            scopes.append(parse_token_scope(text))
+        except ValueError as exc:
+            raise BadRequest("INVALID_SCOPE", str(exc)) from None
+    return scopes
+
+
+def _basic(request: HttpRequest) -> tuple[str, str] | None:
+    """The Basic credentials of a GET; None without any, ("", "") for a garbled header."""
     header = request.headers.get("Authorization", "")
+    if not header:
+        return None
     scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic" or not encoded:
-        return None
+    if scheme.lower() != "basic" or len(encoded) > MAX_PARAMETER_LENGTH:
+        return "", ""
     try:
-        username, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
-        return None
+        return "", ""
+    username, colon, password = decoded.partition(":")
+    if not colon:
+        return "", ""
+    if len(username) > MAX_USERNAME_LENGTH:
+        raise BadRequest("PARAMETER_TOO_LARGE", "The user name is too long.")
     return username, password
 
 
-def authenticate(username: str, password: str) -> User | ServicePrincipal | None:
-    """A service principal (client id + secret) or a user (name + personal access token)."""
-    try:
-        uuid.UUID(username)
-    except ValueError:
-        token = personal_access_token_authenticate(password)
-        if token is None or token.user.get_username() != username:
-            return None
-        return token.user
-    secret = service_principal_authenticate(username, password)
-    return None if secret is None else secret.service_principal
+# Granting -------------------------------------------------------------------------------------
 
 
-def grant(principal: Any, registry: Registry, scope: TokenScope) -> list[str]:
+def _allowed(principal: Principal, registry: Registry, target: str) -> frozenset[str]:
+    if isinstance(principal, AdminUser):
+        return ADMIN_USER_ACTIONS if principal.registry.pk == registry.pk else frozenset()
+    return engine.effective_actions(principal, target)
+
+
+def grant(principal: Principal, registry: Registry, scope: TokenScope) -> list[str]:
     """The docker actions of ``scope`` that ``principal`` gets on ``registry``."""
     needs = scope.needs()
     if not needs:
@@ -102,7 +165,7 @@ def grant(principal: Any, registry: Registry, scope: TokenScope) -> list[str]:
         if len(name) > REPOSITORY_NAME_MAX_LENGTH or not REPOSITORY_NAME_RE.fullmatch(name):
             return []
         target = f"{registry.scope}/repositories/{name}"
-    allowed = engine.effective_actions(principal, target)
+    allowed = _allowed(principal, registry, target)
     granted = [action for action, need in needs.items() if need in allowed]
     if scope.resource_type == "repository":
         repository = Repository.objects.filter(registry=registry, name=scope.name).first()
@@ -112,53 +175,167 @@ def grant(principal: Any, registry: Registry, scope: TokenScope) -> list[str]:
     return granted
 
 
+# Signing in, with limits ----------------------------------------------------------------------
+
+
+def _sign_in(
+    request: HttpRequest,
+    registry: Registry,
+    account: str,
+    check: Callable[[], Caller | None],
+    *,
+    endpoint: str,
+    grant_type: str,
+) -> Caller | JsonResponse:
+    """Run ``check`` unless too many sign-ins failed lately; count and audit a failure."""
+    address = throttle.client_address(request)[:100]
+    counters = throttle.counters(address, account)
+    wait = throttle.retry_after(counters)
+    if wait:
+        response = _error(
+            429,
+            "TOO_MANY_REQUESTS",
+            f"Too many failed sign-ins from this address or for this account; "
+            f"try again in {wait} seconds.",
+        )
+        response["Retry-After"] = str(wait)
+        return response
+    caller = check()
+    if caller is None:
+        throttle.record_failure(counters)
+        audit.record(
+            actor=None,
+            actor_name="anonymous",
+            action="token.signIn.failed",
+            scope=registry.scope,
+            account=account,
+            client_address=address,
+            endpoint=endpoint,
+            grant_type=grant_type,
+        )
+        return _error(401, "UNAUTHORIZED", UNAUTHORIZED)
+    return caller
+
+
+def _credentials(request: HttpRequest, data: QueryDict) -> tuple[str, str, str] | None:
+    """(grant type, account, secret) of a token request; None when it presents none."""
+    if request.method == "GET":
+        basic = _basic(request)
+        return None if basic is None else ("password", *basic)
+    grant_type = data.get("grant_type", "")
+    if grant_type == "refresh_token":
+        return grant_type, throttle.NULL_ACCOUNT, data.get("refresh_token", "")
+    if grant_type == "password":
+        return grant_type, data.get("username", ""), data.get("password", "")
+    raise BadRequest(
+        "UNSUPPORTED_GRANT_TYPE",
+        f"grant_type {grant_type[:50]!r} is not supported here; use password or refresh_token.",
+    )
+
+
+def _refresh_token(caller: Caller, registry: Registry) -> str | None:
+    if caller.credential is None:
+        return None  # the admin user signs in with its password every time
+    return refresh_token_create(parent=caller.credential, service=registry.service).token
+
+
+# Views ----------------------------------------------------------------------------------------
+
+
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def token(request: HttpRequest) -> JsonResponse:
     data = request.POST if request.method == "POST" else request.GET
-    if request.method == "POST" and data.get("grant_type") != "password":
-        return _error(400, "UNSUPPORTED", "Only grant_type=password is supported here.")
-    service = data.get("service", "")
-    registry = Registry.objects.filter(service=service).first()
-    if registry is None:
-        return _error(400, "UNKNOWN_SERVICE", f"No registry uses the service name {service!r}.")
-    credentials = _credentials(request)
-    principal = authenticate(*credentials) if credentials else None
-    if principal is None:
-        return _error(
-            401,
-            "UNAUTHORIZED",
-            "Sign in with a client id and secret, or a user name and personal access token.",
-        )
-    requested = data.getlist("scope") if request.method == "GET" else data.get("scope", "").split()
-    access = []
-    for text in requested:
-        try:
-            scope = parse_token_scope(text)
-        except ValueError:
-            continue  # a malformed scope grants nothing
-        access.append(
-            {"type": scope.type, "name": scope.name, "actions": grant(principal, registry, scope)}
-        )
-    issued = datetime.datetime.now(datetime.UTC)
-    subject = (
-        str(principal.client_id)
-        if isinstance(principal, ServicePrincipal)
-        else principal.get_username()
+    try:
+        _check_sizes(data)
+        credentials = _credentials(request, data)
+        registry = _registry(data)
+        scopes = _scopes(data)
+    except BadRequest as exc:
+        return _error(400, exc.code, exc.message)
+    if credentials is None:
+        return _error(401, "UNAUTHORIZED", UNAUTHORIZED)
+    grant_type, account, secret = credentials
+    signed_in = _sign_in(
+        request,
+        registry,
+        account,
+        lambda: authenticate(registry, account, secret),
+        endpoint="token",
+        grant_type=grant_type,
     )
+    if isinstance(signed_in, JsonResponse):
+        return signed_in
+    access = [
+        {"type": s.type, "name": s.name, "actions": grant(signed_in.principal, registry, s)}
+        for s in scopes
+    ]
+    issued = datetime.datetime.now(datetime.UTC)
     signed = sign_registry_token(
         signing_key(),
         issuer=settings.TOKEN_ISSUER,
-        subject=subject,
+        subject=signed_in.subject,
         audience=registry.service,
         access=access,
         now=issued,
     )
-    return JsonResponse(
-        {
-            "token": signed,
-            "access_token": signed,
-            "expires_in": int(DEFAULT_LIFETIME.total_seconds()),
-            "issued_at": issued.isoformat().replace("+00:00", "Z"),
-        }
+    body: dict[str, Any] = {
+        "token": signed,
+        "access_token": signed,
+        "expires_in": int(DEFAULT_LIFETIME.total_seconds()),
+        "issued_at": issued.isoformat().replace("+00:00", "Z"),
+    }
+    offline = data.get("offline_token") == "true" or data.get("access_type") == "offline"
+    if offline and (refresh := _refresh_token(signed_in, registry)):
+        body["refresh_token"] = refresh
+    return JsonResponse(body)
+
+
+ENTRA_NOT_YET = (
+    "grant_type=access_token (an Entra ID access token) is not supported yet: it arrives with "
+    "single sign-on. Exchange a personal access token with grant_type=password, username and "
+    "password instead."
+)
+
+
+@csrf_exempt
+@require_POST
+def exchange(request: HttpRequest) -> JsonResponse:
+    """A refresh token for a credential (``grant_type=password``: user name and personal
+    access token, or client id and secret), as ``{"refresh_token": …}``."""
+    data = request.POST
+    try:
+        _check_sizes(data)
+        grant_type = data.get("grant_type", "")
+        if grant_type == "access_token":
+            raise BadRequest("UNSUPPORTED_GRANT_TYPE", ENTRA_NOT_YET)
+        if grant_type != "password":
+            raise BadRequest(
+                "UNSUPPORTED_GRANT_TYPE",
+                f"grant_type {grant_type[:50]!r} is not supported here; use password.",
+            )
+        registry = _registry(data)
+    except BadRequest as exc:
+        return _error(400, exc.code, exc.message)
+    account, secret = data.get("username", ""), data.get("password", "")
+    if not account or not secret:
+        return _error(401, "UNAUTHORIZED", "username and password are required.")
+    signed_in = _sign_in(
+        request,
+        registry,
+        account,
+        lambda: _exchangeable(authenticate(registry, account, secret)),
+        endpoint="exchange",
+        grant_type=grant_type,
     )
+    if isinstance(signed_in, JsonResponse):
+        return signed_in
+    refresh = _refresh_token(signed_in, registry)
+    return JsonResponse({"refresh_token": refresh})
+
+
+def _exchangeable(caller: Caller | None) -> Caller | None:
+    """Only long-lived credentials are exchanged: not refresh tokens, not the admin user."""
+    if caller is None or caller.credential is None:
+        return None
+    return None if isinstance(caller.credential, RefreshToken) else caller

@@ -103,6 +103,7 @@ def test_malformed_and_unknown_events_are_kept_and_flagged(client, prod1, secret
             event("odd", action="explode"),
             event("blob", mediaType="application/octet-stream"),
             event("good"),
+            {**event("portal-read", action="pull"), "actor": {"name": "system:portcullis"}},
         ]
     }
     response = post(client, envelope, secret)
@@ -113,6 +114,7 @@ def test_malformed_and_unknown_events_are_kept_and_flagged(client, prod1, secret
     assert statuses["odd"] == "ignored"
     assert statuses["blob"] == "ignored"
     assert statuses["good"] in {"pending", "applied"}
+    assert statuses["portal-read"] == "ignored"
     standins = [e for e in statuses if e.startswith("malformed:")]
     assert len(standins) == 2 and all(statuses[e] == "malformed" for e in standins)
     problem = RegistryEvent.objects.get(event_id="bad-name").problem
@@ -246,7 +248,27 @@ def notifying(live_server, make_registry_server, transactional_db):
     )
     registry.login_server = server.url
     registry.save()
-    return server, registry
+    yield server, registry
+    settle(server, "events1")
+
+
+def settle(server, registry_name: str, quiet: float = 1.0, timeout: float = 30.0) -> None:
+    """Stop the registry, then wait until the portal has stored and applied what it sent.
+
+    The portal may still be applying an envelope when a test ends; emptying the tables under it
+    would deadlock, so teardown waits until nothing arrives or stays pending for ``quiet``.
+    """
+    server.stop()
+    deadline = time.monotonic() + timeout
+    seen, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        events = RegistryEvent.objects.filter(registry__name=registry_name)
+        count = events.count()
+        if count != seen or events.filter(status="pending").exists():
+            seen, since = count, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+        time.sleep(0.1)
 
 
 def eventually(check: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -373,3 +395,70 @@ def test_the_event_page_filters_and_the_repository_page_shows_recent_events(admi
     detail = admin_client.get("/registries/prod1/repositories/team-a/app/").content.decode()
     assert "Recent events" in detail and "ci-deployer" in detail
     assert "/registries/prod1/events/?repository=team-a/app" in detail
+
+
+# A registry configured by registry_config ---------------------------------------------------
+
+
+@pytest.fixture
+def configured(live_server, transactional_db, tmp_path, settings):
+    """docker-registry as ``manage.py registry_config`` writes it: token auth and notifications
+    both pointing at the portal under test."""
+    from registry.tokens import server as token_server
+    from registry.tokens.keys import generate_signing_key
+    from tests.fixtures.registry import free_port, start_portal_registry
+
+    settings.PORTAL_URL = live_server.url
+    settings.TOKEN_SIGNING_KEY_FILE = str(tmp_path / "keys" / "token-signing-key.pem")
+    generate_signing_key(tmp_path / "keys" / "token-signing-key.pem")
+    token_server.signing_key.cache_clear()
+    Registry.objects.create(
+        name="wired1", login_server=f"http://127.0.0.1:{free_port()}", service="wired1"
+    )
+    server = start_portal_registry(tmp_path / "registry", registry_name="wired1")
+    yield server
+    settle(server, "wired1")
+    token_server.signing_key.cache_clear()
+
+
+def test_a_push_through_the_token_server_reaches_the_index_by_its_events(configured, tmp_path):
+    import subprocess
+
+    from accounts.models import ServicePrincipal
+    from accounts.services import service_principal_secret_create
+    from registry.models import RoleAssignment, RoleDefinition
+
+    ci = ServicePrincipal.objects.create(name="ci")
+    secret = service_principal_secret_create(service_principal=ci).secret
+    RoleAssignment.objects.create(
+        role=RoleDefinition.objects.get(name="AcrPush"),
+        scope="/registries/wired1/namespaces/team-a",
+        service_principal=ci,
+    )
+    image = build_image(tmp_path / "image", seed="wired")
+    result = subprocess.run(
+        [
+            "skopeo",
+            "--insecure-policy",
+            "copy",
+            "--quiet",
+            "--dest-tls-verify=false",
+            f"--dest-creds={ci.client_id}:{secret}",
+            f"oci:{image.layout_dir}",
+            f"docker://{configured.host}/team-a/app:v1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+
+    eventually(lambda: Tag.objects.filter(repository__name="team-a/app", name="v1").exists())
+    assert Tag.objects.get(name="v1").manifest.digest == image.digest
+    pushed = RegistryEvent.objects.get(action="push", tag="v1")
+    assert pushed.actor == str(ci.client_id)  # the token's subject: who pushed
+    assert pushed.status == "applied"
+    # Reading the manifest to index it is the portal's own pull, not counted as anyone's.
+    assert Tag.objects.get(name="v1").manifest.last_pulled_at is None
+    # Blob events are not sent at all (ignoredmediatypes), so only manifests were reported.
+    assert not RegistryEvent.objects.filter(media_type="application/octet-stream").exists()
