@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from accounts.models import ServicePrincipal, User
 from registry.models import AuditEvent
 
 
 def record(*, actor: Any, action: str, scope: str, **details: Any) -> AuditEvent:
-    """Add an audit row; ``actor`` is a user, or None for the system (sync, worker)."""
-    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    """Add an audit row; ``actor`` is a user, a service principal (through the API), or None
+    for the system (sync, worker)."""
+    if isinstance(actor, ServicePrincipal):
+        # Not a user row: the name says which machine it was (``sp:ci-deployer``).
+        user, name = None, actor.get_username()
+    elif isinstance(actor, User) and actor.is_authenticated:
+        user, name = actor, actor.get_username()
+    else:
+        user, name = None, "system"
     return AuditEvent.objects.create(
-        actor=actor if is_user else None,
-        actor_name=actor.get_username() if is_user else "system",
-        action=action,
-        scope=scope,
-        details=details,
+        actor=user, actor_name=name, action=action, scope=scope, details=details
     )
