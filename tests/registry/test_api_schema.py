@@ -28,6 +28,12 @@ ENDPOINTS = {
         "get",
         "delete",
     },
+    "/api/v1/service-principals/": {"get", "post"},
+    "/api/v1/service-principals/{id}/": {"get", "patch", "delete"},
+    "/api/v1/service-principals/{id}/secrets/": {"post"},
+    "/api/v1/service-principals/{id}/secrets/{secret}/": {"delete"},
+    "/api/v1/tokens/": {"get", "post"},
+    "/api/v1/tokens/{id}/": {"delete"},
 }
 
 
@@ -88,6 +94,9 @@ def test_the_schema_names_the_promised_fields(client):
         "last_pulled",
     }
     assert fields("Problem") >= {"type", "title", "status", "detail", "errors"}
+    assert fields("ServicePrincipal") >= {"name", "client_id", "enabled"}
+    assert fields("SecretCreated") >= {"id", "secret", "expires_at"}
+    assert fields("TokenCreated") >= {"id", "token", "expires_at"}
 
 
 def test_operations_document_their_problems_and_every_way_to_authenticate(client):
