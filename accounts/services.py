@@ -284,7 +284,7 @@ def personal_access_token_authenticate(presented: str) -> PersonalAccessToken | 
 M = TypeVar("M", bound=MachineSecret)
 
 
-def check_lifetime(model: type[MachineSecret], lifetime: timedelta) -> None:
+def _check_lifetime(model: type[MachineSecret], lifetime: timedelta) -> None:
     """Refuse a lifetime that is not in the future or longer than ``model.MAX_LIFETIME``."""
     if lifetime <= timedelta(0):
         raise ValidationError({"expires_at": "The expiry must be in the future."})
@@ -297,7 +297,7 @@ def check_lifetime(model: type[MachineSecret], lifetime: timedelta) -> None:
 def _issue(model: type[M], lifetime: timedelta | None, **fields: object) -> tuple[M, str]:
     """A new secret of ``model``: the row (digest, hint, expiry) and the plain text, once."""
     lifetime = lifetime if lifetime is not None else model.DEFAULT_LIFETIME
-    check_lifetime(model, lifetime)
+    _check_lifetime(model, lifetime)
     secret = secrets.generate(model.PREFIX)
     record = model.objects.create(
         **fields,

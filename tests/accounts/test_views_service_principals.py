@@ -337,3 +337,16 @@ def test_a_secret_of_another_service_principal_is_a_404(client, bob, ci, robot):
     assert (
         client.get(page(ci), HTTP_HX_TARGET=f"secret-{other.record.pk}", **HTMX).status_code == 404
     )
+
+
+def test_the_detail_page_costs_a_fixed_number_of_queries(
+    client, bob, ci, prod1, django_assert_max_num_queries
+):
+    for _ in range(20):
+        service_principal_secret_create(service_principal=ci)
+    for role in ("AcrPull", "AcrPush", "Reader"):
+        assign(role, prod1.scope, service_principal=ci)
+    client.force_login(bob)
+    with django_assert_max_num_queries(8):
+        response = client.get(page(ci))
+    assert response.content.decode().count("Revoke secret") == 20
