@@ -32,6 +32,8 @@ class MachineSecret(models.Model):
 
     PREFIX = ""
     DEFAULT_LIFETIME = timedelta(days=90)
+    # The longest lifetime anyone may ask for: a secret that never expires is one that leaks.
+    MAX_LIFETIME = timedelta(days=365)
 
     digest = models.CharField(max_length=64, unique=True, editable=False)
     # The first characters after the prefix, so people can tell their secrets apart in a list.
@@ -65,6 +67,7 @@ class PersonalAccessToken(MachineSecret):
 
     PREFIX = "pcl_pat_"
     DEFAULT_LIFETIME = timedelta(days=90)
+    MAX_LIFETIME = timedelta(days=365)
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_tokens")
     name = models.CharField(max_length=100)
@@ -145,7 +148,12 @@ class GroupMembership(models.Model):
 
 
 class ServicePrincipal(models.Model):
-    """A headless identity for CI systems and clusters: ``docker login`` with client id + secret."""
+    """A headless identity for CI systems and clusters: ``docker login`` with client id + secret.
+
+    Signed in to the REST API with ``Authorization: Basic`` (client id and secret), it becomes
+    ``request.user``: the attributes below are what DRF, the permissions engine and the audit
+    log ask of whoever made a request.
+    """
 
     name = models.CharField(max_length=128, unique=True)
     description = models.TextField(blank=True)
@@ -162,12 +170,28 @@ class ServicePrincipal(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    # Asked of request.user by DRF, Django and the permissions engine.
+    is_authenticated = True
+    is_anonymous = False
+    is_superuser = False
+    is_staff = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.enabled
+
+    def get_username(self) -> str:
+        """How the audit log and error messages name it: ``sp:ci-deployer``."""
+        return f"sp:{self.name}"
+
 
 class ServicePrincipalSecret(MachineSecret):
     """One of a service principal's secrets (several may be valid at once, for rotation)."""
 
     PREFIX = "pcl_sps_"
     DEFAULT_LIFETIME = timedelta(days=365)
+    # Two years, as Entra ID recommends for client secrets: rotate at least that often.
+    MAX_LIFETIME = timedelta(days=730)
 
     service_principal = models.ForeignKey(
         ServicePrincipal, on_delete=models.CASCADE, related_name="secrets"

@@ -1,12 +1,23 @@
-"""Writes to identity objects."""
+"""Writes to identity objects: service principals, their secrets, personal access tokens.
+
+Each write checks its input, changes the rows and adds its audit event in one transaction.
+``actor`` is whoever asked (a user, a service principal calling the API, or None for the system);
+who may ask is decided before, by ``accounts.access``. Plain-text secrets exist only in the
+``IssuedSecret`` / ``IssuedToken`` a create returns: the caller shows them once.
+
+The audit log belongs to the registry app; identity writes go to the same log
+(``registry.audit`` needs only models, so importing it here makes no cycle).
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,43 +30,132 @@ from accounts.models import (
     ServicePrincipalSecret,
     User,
 )
+from registry import audit
+
+# Service principals live at the portal level, outside any registry: their audit events sit
+# at the root scope, as role definitions do.
+AUDIT_SCOPE = "/"
+
+SERVICE_PRINCIPAL_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$")
+SERVICE_PRINCIPAL_NAME_MESSAGE = (
+    "Use 1 to 64 letters, digits, '.', '_' or '-', starting and ending with a letter or digit "
+    "(for example ci-deployer)."
+)
 
 
-@dataclass(frozen=True)
-class IssuedToken:
-    """A freshly created token: the only moment its plain text exists."""
+def _audit(*, actor: Any, action: str, **details: Any) -> None:
+    audit.record(actor=actor, action=action, scope=AUDIT_SCOPE, **details)
 
-    record: PersonalAccessToken
-    token: str
+
+def _sp_details(service_principal: ServicePrincipal) -> dict[str, Any]:
+    return {
+        "service_principal": service_principal.name,
+        "client_id": str(service_principal.client_id),
+    }
+
+
+# Service principals ------------------------------------------------------------------------
+
+
+def _clean_service_principal_name(name: str, *, exclude: ServicePrincipal | None = None) -> str:
+    name = name.strip()
+    if not SERVICE_PRINCIPAL_NAME_RE.fullmatch(name):
+        raise ValidationError({"name": SERVICE_PRINCIPAL_NAME_MESSAGE})
+    others = ServicePrincipal.objects.filter(name__iexact=name)
+    if exclude is not None:
+        others = others.exclude(pk=exclude.pk)
+    existing = others.first()
+    if existing is not None:
+        raise ValidationError(
+            {"name": f"A service principal named {existing.name!r} already exists."},
+            code="duplicate",
+        )
+    return name
+
+
+def _clean_description(description: str) -> str:
+    description = description.strip()
+    if len(description) > 2000:
+        raise ValidationError({"description": "Keep the description under 2000 characters."})
+    return description
 
 
 @transaction.atomic
-def personal_access_token_create(
-    *, user: User, name: str, lifetime: timedelta | None = None
-) -> IssuedToken:
-    record, token = _issue(PersonalAccessToken, lifetime, user=user, name=name)
-    return IssuedToken(record=record, token=token)
+def service_principal_create(
+    *, actor: Any, name: str, description: str = "", enabled: bool = True
+) -> ServicePrincipal:
+    """A new service principal owned by ``actor`` when a user creates it (no owner when a
+    service principal or the system does: only administrators manage it then)."""
+    service_principal = ServicePrincipal.objects.create(
+        name=_clean_service_principal_name(name),
+        description=_clean_description(description),
+        enabled=enabled,
+        owner=actor if isinstance(actor, User) else None,
+    )
+    _audit(
+        actor=actor,
+        action="servicePrincipal.create",
+        owner=service_principal.owner.get_username() if service_principal.owner else None,
+        enabled=enabled,
+        **_sp_details(service_principal),
+    )
+    return service_principal
 
 
-def personal_access_token_revoke(*, token: PersonalAccessToken) -> None:
-    machine_secret_revoke(record=token)
+@transaction.atomic
+def service_principal_update(
+    *,
+    actor: Any,
+    service_principal: ServicePrincipal,
+    name: str | None = None,
+    description: str | None = None,
+) -> ServicePrincipal:
+    """Rename it or change its description; an event lists what changed (nothing: no event)."""
+    changes: dict[str, dict[str, str]] = {}
+    if name is not None:
+        name = _clean_service_principal_name(name, exclude=service_principal)
+        if name != service_principal.name:
+            changes["name"] = {"from": service_principal.name, "to": name}
+            service_principal.name = name
+    if description is not None:
+        description = _clean_description(description)
+        if description != service_principal.description:
+            changes["description"] = {"from": service_principal.description, "to": description}
+            service_principal.description = description
+    if changes:
+        service_principal.save(update_fields=list(changes))
+        _audit(
+            actor=actor,
+            action="servicePrincipal.update",
+            changes=changes,
+            **_sp_details(service_principal),
+        )
+    return service_principal
 
 
-def personal_access_token_authenticate(presented: str) -> PersonalAccessToken | None:
-    """The active token a caller presented, if its user may sign in; the use is recorded."""
-    token = PersonalAccessToken.find(presented)
-    if token is None or not token.user.is_active:
-        return None
-    machine_secret_touch(record=token)
-    return token
+@transaction.atomic
+def service_principal_set_enabled(
+    *, actor: Any, service_principal: ServicePrincipal, enabled: bool
+) -> ServicePrincipal:
+    """Enable or disable it: a disabled principal cannot sign in and its roles grant nothing."""
+    if service_principal.enabled != enabled:
+        service_principal.enabled = enabled
+        service_principal.save(update_fields=["enabled"])
+        _audit(
+            actor=actor,
+            action="servicePrincipal.enable" if enabled else "servicePrincipal.disable",
+            **_sp_details(service_principal),
+        )
+    return service_principal
 
 
-def service_principal_authenticate(client_id: str, secret: str) -> ServicePrincipalSecret | None:
-    """The active secret of an enabled service principal; the use is recorded."""
-    found = ServicePrincipalSecret.find(client_id, secret)
-    if found is not None:
-        machine_secret_touch(record=found)
-    return found
+@transaction.atomic
+def service_principal_delete(*, actor: Any, service_principal: ServicePrincipal) -> None:
+    """Delete it with its secrets and role assignments."""
+    details = _sp_details(service_principal)
+    details["role_assignments"] = service_principal.role_assignments.count()
+    service_principal.delete()
+    _audit(actor=actor, action="servicePrincipal.delete", **details)
 
 
 @dataclass(frozen=True)
@@ -68,15 +168,56 @@ class IssuedSecret:
 
 @transaction.atomic
 def service_principal_secret_create(
-    *, service_principal: ServicePrincipal, description: str = "", lifetime: timedelta | None = None
+    *,
+    service_principal: ServicePrincipal,
+    description: str = "",
+    lifetime: timedelta | None = None,
+    actor: Any = None,
 ) -> IssuedSecret:
+    """A new secret (a year unless ``lifetime`` says otherwise, at most two years)."""
+    description = description.strip()
+    if len(description) > 100:
+        raise ValidationError({"description": "Keep the description under 100 characters."})
     record, secret = _issue(
         ServicePrincipalSecret,
         lifetime,
         service_principal=service_principal,
         description=description,
     )
+    _audit(
+        actor=actor,
+        action="servicePrincipal.secret.create",
+        secret=record.pk,
+        hint=record.hint,
+        description=description,
+        expires_at=record.expires_at.isoformat(),
+        **_sp_details(service_principal),
+    )
     return IssuedSecret(record=record, secret=secret)
+
+
+@transaction.atomic
+def service_principal_secret_revoke(*, actor: Any, secret: ServicePrincipalSecret) -> None:
+    """Revoke it at once (revoking twice changes nothing and records nothing)."""
+    if machine_secret_revoke(record=secret):
+        _audit(
+            actor=actor,
+            action="servicePrincipal.secret.revoke",
+            secret=secret.pk,
+            hint=secret.hint,
+            **_sp_details(secret.service_principal),
+        )
+
+
+def service_principal_authenticate(client_id: str, secret: str) -> ServicePrincipalSecret | None:
+    """The active secret of an enabled service principal; the use is recorded."""
+    found = ServicePrincipalSecret.find(client_id, secret)
+    if found is not None:
+        machine_secret_touch(record=found)
+    return found
+
+
+# Refresh tokens ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -128,7 +269,83 @@ def refresh_token_authenticate(presented: str) -> RefreshToken | None:
     return found
 
 
+# Personal access tokens ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A freshly created token: the only moment its plain text exists."""
+
+    record: PersonalAccessToken
+    token: str
+
+
+# The default actor of a token write: the token's own user.
+THE_USER: Any = object()
+
+
+@transaction.atomic
+def personal_access_token_create(
+    *, user: User, name: str, lifetime: timedelta | None = None, actor: Any = THE_USER
+) -> IssuedToken:
+    """A new token of ``user`` (90 days unless ``lifetime`` says otherwise, at most a year).
+
+    ``actor`` is who asked when it is not the user (None: the system, e.g. ``issue_token``).
+    """
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the token a name, to recognise it later."})
+    if len(name) > 100:
+        raise ValidationError({"name": "Keep the name under 100 characters."})
+    record, token = _issue(PersonalAccessToken, lifetime, user=user, name=name)
+    _audit(
+        actor=user if actor is THE_USER else actor,
+        action="token.create",
+        user=user.get_username(),
+        token=record.pk,
+        name=name,
+        hint=record.hint,
+        expires_at=record.expires_at.isoformat(),
+    )
+    return IssuedToken(record=record, token=token)
+
+
+@transaction.atomic
+def personal_access_token_revoke(*, token: PersonalAccessToken, actor: Any = THE_USER) -> None:
+    """Revoke it at once (revoking twice changes nothing and records nothing)."""
+    if machine_secret_revoke(record=token):
+        _audit(
+            actor=token.user if actor is THE_USER else actor,
+            action="token.revoke",
+            user=token.user.get_username(),
+            token=token.pk,
+            name=token.name,
+            hint=token.hint,
+        )
+
+
+def personal_access_token_authenticate(presented: str) -> PersonalAccessToken | None:
+    """The active token a caller presented, if its user may sign in; the use is recorded."""
+    token = PersonalAccessToken.find(presented)
+    if token is None or not token.user.is_active:
+        return None
+    machine_secret_touch(record=token)
+    return token
+
+
+# Machine secrets -----------------------------------------------------------------------------
+
 M = TypeVar("M", bound=MachineSecret)
+
+
+def _check_lifetime(model: type[MachineSecret], lifetime: timedelta) -> None:
+    """Refuse a lifetime that is not in the future or longer than ``model.MAX_LIFETIME``."""
+    if lifetime <= timedelta(0):
+        raise ValidationError({"expires_at": "The expiry must be in the future."})
+    # A minute of slack: a date picked as "a year from today" is a few seconds over by now.
+    if lifetime > model.MAX_LIFETIME + timedelta(minutes=1):
+        days = model.MAX_LIFETIME.days
+        raise ValidationError({"expires_at": f"The expiry can be at most {days} days away."})
 
 
 def _issue(
@@ -142,8 +359,10 @@ def _issue(
 
     ``not_after`` caps the expiry (a secret that must not outlive another).
     """
+    lifetime = lifetime if lifetime is not None else model.DEFAULT_LIFETIME
+    _check_lifetime(model, lifetime)
     secret = secrets.generate(model.PREFIX)
-    expires_at = timezone.now() + (lifetime or model.DEFAULT_LIFETIME)
+    expires_at = timezone.now() + lifetime
     record = model.objects.create(
         **fields,
         digest=secrets.digest(secret),
@@ -160,10 +379,13 @@ def machine_secret_create(
     return _issue(model, lifetime, **fields)
 
 
-def machine_secret_revoke(*, record: MachineSecret) -> None:
-    if record.revoked_at is None:
-        record.revoked_at = timezone.now()
-        record.save(update_fields=["revoked_at"])
+def machine_secret_revoke(*, record: MachineSecret) -> bool:
+    """Revoke ``record``; whether it was still unrevoked."""
+    if record.revoked_at is not None:
+        return False
+    record.revoked_at = timezone.now()
+    record.save(update_fields=["revoked_at"])
+    return True
 
 
 def machine_secret_touch(*, record: MachineSecret) -> None:

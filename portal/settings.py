@@ -174,6 +174,7 @@ EMAIL_BACKEND = (
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.PersonalAccessTokenAuthentication",
+        "accounts.authentication.ServicePrincipalAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["registry.api.permissions.IsSignedIn"],

@@ -20,5 +20,6 @@ urlpatterns = [
     path("api/v1/", include("registry.api.urls", namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("accounts.urls", namespace="accounts")),
     path("", include("registry.urls", namespace="registry")),
 ]

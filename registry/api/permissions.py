@@ -1,9 +1,9 @@
 """Who may do what in the API: the same per-request answer of the permissions engine as the
 HTML views (``registry.views.access``), raised as DRF exceptions so it leaves as a problem.
 
-Every caller must be signed in (session, personal access token); what they may then see and do
-is decided per scope by their role assignments: 404 for what they cannot see, 403 for what they
-can see but may not do.
+Every caller must be signed in (session, personal access token, service principal secret); what
+they may then see and do is decided per scope by their role assignments: 404 for what they
+cannot see, 403 for what they can see but may not do.
 """
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ if TYPE_CHECKING:
 
 
 class IsSignedIn(BasePermission):
-    message = "Sign in, or send a personal access token as 'Authorization: Bearer …'."
+    message = (
+        "Sign in, send a personal access token as 'Authorization: Bearer …', or a service "
+        "principal's client id and secret as 'Authorization: Basic …'."
+    )
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user

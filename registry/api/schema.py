@@ -41,6 +41,19 @@ class PersonalAccessTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
+class ServicePrincipalScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.ServicePrincipalAuthentication"
+    name = "servicePrincipal"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
+        return {
+            "type": "http",
+            "scheme": "basic",
+            "description": "A service principal's client id as the user name and one of its "
+            "secrets (`pcl_sps_…`) as the password.",
+        }
+
+
 class ApiSchema(AutoSchema):
     """Documents the problem responses an operation can give beside its success response.
 

@@ -9,6 +9,7 @@ meeting a bare 404. Paths under the API that match nothing get a 404 problem too
 
 from django.urls import path, re_path
 
+from accounts import api as identity_api
 from registry.api import views
 
 app_name = "api"
@@ -37,5 +38,27 @@ urlpatterns = [
         name="manifest-detail",
     ),
     path(f"{_repository}/", views.RepositoryDetail.as_view(), name="repository-detail"),
+    path(
+        "service-principals/",
+        identity_api.ServicePrincipalList.as_view(),
+        name="service-principal-list",
+    ),
+    path(
+        "service-principals/<str:id>/",
+        identity_api.ServicePrincipalDetail.as_view(),
+        name="service-principal-detail",
+    ),
+    path(
+        "service-principals/<str:id>/secrets/",
+        identity_api.ServicePrincipalSecretList.as_view(),
+        name="service-principal-secret-list",
+    ),
+    path(
+        "service-principals/<str:id>/secrets/<str:secret>/",
+        identity_api.ServicePrincipalSecretDetail.as_view(),
+        name="service-principal-secret-detail",
+    ),
+    path("tokens/", identity_api.TokenList.as_view(), name="token-list"),
+    path("tokens/<str:id>/", identity_api.TokenDetail.as_view(), name="token-detail"),
     re_path(r"^(?P<path>.*)$", views.endpoint_not_found, name="endpoint-not-found"),
 ]

@@ -25,6 +25,7 @@ class RegistryAdminPassword(MachineSecret):
 
     PREFIX = "pcl_adm_"
     DEFAULT_LIFETIME = timedelta(days=3650)
+    MAX_LIFETIME = DEFAULT_LIFETIME
 
     class Name(models.TextChoices):
         PASSWORD = "password", "password"

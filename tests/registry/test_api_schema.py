@@ -29,6 +29,12 @@ ENDPOINTS = {
         "get",
         "delete",
     },
+    "/api/v1/service-principals/": {"get", "post"},
+    "/api/v1/service-principals/{id}/": {"get", "patch", "delete"},
+    "/api/v1/service-principals/{id}/secrets/": {"post"},
+    "/api/v1/service-principals/{id}/secrets/{secret}/": {"delete"},
+    "/api/v1/tokens/": {"get", "post"},
+    "/api/v1/tokens/{id}/": {"delete"},
 }
 
 
@@ -89,17 +95,25 @@ def test_the_schema_names_the_promised_fields(client):
         "last_pulled",
     }
     assert fields("Problem") >= {"type", "title", "status", "detail", "errors"}
+    assert fields("ServicePrincipal") >= {"name", "client_id", "enabled"}
+    assert fields("SecretCreated") >= {"id", "secret", "expires_at"}
+    assert fields("TokenCreated") >= {"id", "token", "expires_at"}
 
 
-def test_operations_document_their_problems_and_both_ways_to_authenticate(client):
+def test_operations_document_their_problems_and_every_way_to_authenticate(client):
     schema = yaml.safe_load(client.get("/api/schema/").content)
     delete = schema["paths"][
         "/api/v1/registries/{registry}/repositories/{repository}/_manifests/{digest}/"
     ]["delete"]
     assert {"204", "401", "403", "404", "409", "503"} <= set(delete["responses"])
     assert "application/problem+json" in delete["responses"]["503"]["content"]
-    assert {next(iter(s)) for s in delete["security"]} == {"personalAccessToken", "cookieAuth"}
+    assert {next(iter(s)) for s in delete["security"]} == {
+        "personalAccessToken",
+        "servicePrincipal",
+        "cookieAuth",
+    }
     assert schema["components"]["securitySchemes"]["personalAccessToken"]["scheme"] == "bearer"
+    assert schema["components"]["securitySchemes"]["servicePrincipal"]["scheme"] == "basic"
 
 
 def test_swagger_ui_is_served_from_local_static_files(client):
