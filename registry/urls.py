@@ -9,7 +9,15 @@ with. The converters match the OCI grammars, so a malformed name in a URL is a 4
 from django.urls import path, register_converter
 
 from registry.validation import DIGEST_RE, REGISTRY_NAME_RE, REPOSITORY_NAME_RE, TAG_RE
-from registry.views import events, locks, manifests, namespaces, registries, repositories
+from registry.views import (
+    admin_user,
+    events,
+    locks,
+    manifests,
+    namespaces,
+    registries,
+    repositories,
+)
 
 
 class _PatternConverter:
@@ -69,6 +77,7 @@ urlpatterns = [
     path(f"{_namespace}/_delete/", namespaces.namespace_delete, name="namespace_delete"),
     path(f"{_registry}/repositories/", repositories.repository_list, name="repository_list"),
     path(f"{_registry}/events/", events.event_list, name="event_list"),
+    path(f"{_registry}/admin-user/", admin_user.admin_user, name="admin_user"),
     path(f"{_repository}/", repositories.repository_detail, name="repository_detail"),
     path(f"{_repository}/_delete/", repositories.repository_delete, name="repository_delete"),
     path(f"{_repository}/_locks/", locks.repository_locks, name="repository_locks"),

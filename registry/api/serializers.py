@@ -341,3 +341,25 @@ class RegistryEventQuerySerializer(serializers.Serializer):
         required=False,
         help_text="Only events in this state (malformed: kept as they came, not applied).",
     )
+
+
+class AdminPasswordSerializer(serializers.Serializer):
+    name = serializers.CharField(read_only=True)
+    value = serializers.CharField(
+        read_only=True, required=False, help_text="Only in the answer that generated it."
+    )
+    hint = serializers.CharField(read_only=True, help_text="The first characters after pcl_adm_.")
+    created = serializers.DateTimeField(source="created_at", read_only=True)
+    last_used = serializers.DateTimeField(source="last_used_at", read_only=True, allow_null=True)
+
+
+class AdminUserSerializer(StrictSerializer):
+    """ACR's admin user: the registry's name and two passwords, while enabled."""
+
+    enabled = serializers.BooleanField()
+    username = serializers.CharField(read_only=True)
+    passwords = AdminPasswordSerializer(many=True, read_only=True)
+
+
+class AdminPasswordRegenerateSerializer(StrictSerializer):
+    name = serializers.ChoiceField(choices=["password", "password2"])

@@ -28,6 +28,12 @@ urlpatterns = [
     ),
     path(f"{_registry}/repositories/", views.RepositoryList.as_view(), name="repository-list"),
     path(f"{_registry}/events/", views.RegistryEventList.as_view(), name="registry-event-list"),
+    path(f"{_registry}/admin-user/", views.AdminUserDetail.as_view(), name="admin-user"),
+    path(
+        f"{_registry}/admin-user/regenerate/",
+        views.AdminUserRegenerate.as_view(),
+        name="admin-user-regenerate",
+    ),
     # Sub-resources before the repository itself: ``<path:repository>/`` would match them too.
     path(f"{_repository}/_tags/", views.TagList.as_view(), name="tag-list"),
     path(f"{_repository}/_tags/<str:tag>/", views.TagDetail.as_view(), name="tag-detail"),

@@ -34,6 +34,9 @@ from registry.api.schema import (
     ApiSchema,
 )
 from registry.api.serializers import (
+    AdminPasswordRegenerateSerializer,
+    AdminPasswordSerializer,
+    AdminUserSerializer,
     LocksSerializer,
     ManifestSerializer,
     NamespaceSerializer,
@@ -568,6 +571,78 @@ class ManifestDetail(ApiView):
         found = self._manifest(registry, repository, digest, "content/delete")
         services.manifest_delete(actor=request.user, manifest=found)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# The admin user -------------------------------------------------------------------------
+
+
+def _admin_user_data(registry: Registry, values: dict[str, str] | None = None) -> dict[str, Any]:
+    """The admin user's state; password values only when they were just generated."""
+    values = values or {}
+    passwords = []
+    for row in registry.admin_passwords.filter(revoked_at__isnull=True).order_by("name"):
+        item = AdminPasswordSerializer(row).data
+        if row.name in values:
+            item["value"] = values[row.name]
+        passwords.append(item)
+    data = {"enabled": registry.admin_user_enabled, "username": registry.name}
+    return {**data, "passwords": passwords}
+
+
+def _no_store(response: Response) -> Response:
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@extend_schema(tags=["registries"], parameters=[REGISTRY_PARAMETER])
+class AdminUserDetail(ApiView):
+    serializer_class = AdminUserSerializer
+
+    @extend_schema(
+        operation_id="registry_admin_user_retrieve",
+        summary="Show the registry's admin user",
+        description="Whether it is enabled, its user name (the registry's name) and its "
+        "passwords' hints; password values are only in the answer that generates them.",
+        responses={200: AdminUserSerializer},
+    )
+    def get(self, request: Request, registry: str) -> Response:
+        found = _get_registry(request, registry, "registry/write")
+        return Response(_admin_user_data(found))
+
+    @extend_schema(
+        operation_id="registry_admin_user_update",
+        summary="Enable or disable the registry's admin user",
+        description="Enabling generates two new passwords, answered once; disabling revokes "
+        "them. Turning it on again never brings old passwords back.",
+        request=AdminUserSerializer,
+        responses={200: AdminUserSerializer},
+    )
+    def put(self, request: Request, registry: str) -> Response:
+        found = _get_registry(request, registry, "registry/write")
+        wanted = _valid(AdminUserSerializer, request.data)["enabled"]
+        values = services.admin_user_set_enabled(actor=request.user, registry=found, enabled=wanted)
+        found.refresh_from_db()
+        return _no_store(Response(_admin_user_data(found, values)))
+
+
+@extend_schema(tags=["registries"], parameters=[REGISTRY_PARAMETER])
+class AdminUserRegenerate(ApiView):
+    serializer_class = AdminPasswordRegenerateSerializer
+    problem_statuses = {"POST": (409,)}
+
+    @extend_schema(
+        operation_id="registry_admin_user_regenerate",
+        summary="Regenerate one of the admin user's passwords",
+        description="The other password keeps working, so clients can move over; 409 while "
+        "the admin user is disabled.",
+        request=AdminPasswordRegenerateSerializer,
+        responses={200: AdminUserSerializer},
+    )
+    def post(self, request: Request, registry: str) -> Response:
+        found = _get_registry(request, registry, "registry/write")
+        name = _valid(AdminPasswordRegenerateSerializer, request.data)["name"]
+        value = services.admin_user_regenerate(actor=request.user, registry=found, name=name)
+        return _no_store(Response(_admin_user_data(found, {name: value})))
 
 
 # Registry events ------------------------------------------------------------------------

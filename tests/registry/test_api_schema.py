@@ -17,6 +17,8 @@ ENDPOINTS = {
     "/api/v1/registries/{registry}/namespaces/{namespace}/": {"get", "patch", "delete"},
     "/api/v1/registries/{registry}/repositories/": {"get"},
     "/api/v1/registries/{registry}/events/": {"get"},
+    "/api/v1/registries/{registry}/admin-user/": {"get", "put"},
+    "/api/v1/registries/{registry}/admin-user/regenerate/": {"post"},
     "/api/v1/registries/{registry}/repositories/{repository}/": {"get", "patch", "delete"},
     "/api/v1/registries/{registry}/repositories/{repository}/_tags/": {"get"},
     "/api/v1/registries/{registry}/repositories/{repository}/_tags/{tag}/": {
