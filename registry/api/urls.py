@@ -10,6 +10,7 @@ meeting a bare 404. Paths under the API that match nothing get a 404 problem too
 from django.urls import path, re_path
 
 from registry.api import views
+from registry.api.access_urls import urlpatterns as access_urlpatterns
 
 app_name = "api"
 
@@ -36,5 +37,6 @@ urlpatterns = [
         name="manifest-detail",
     ),
     path(f"{_repository}/", views.RepositoryDetail.as_view(), name="repository-detail"),
+    *access_urlpatterns,
     re_path(r"^(?P<path>.*)$", views.endpoint_not_found, name="endpoint-not-found"),
 ]

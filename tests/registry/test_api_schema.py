@@ -28,6 +28,14 @@ ENDPOINTS = {
         "get",
         "delete",
     },
+    "/api/v1/role-definitions/": {"get", "post"},
+    "/api/v1/role-definitions/{name}/": {"get", "delete"},
+    "/api/v1/role-assignments/": {"get", "post"},
+    "/api/v1/role-assignments/{id}/": {"get", "delete"},
+    "/api/v1/check-access/": {"get"},
+    "/api/v1/users/": {"get"},
+    "/api/v1/groups/": {"get"},
+    "/api/v1/audit-events/": {"get"},
 }
 
 
@@ -88,6 +96,11 @@ def test_the_schema_names_the_promised_fields(client):
         "last_pulled",
     }
     assert fields("Problem") >= {"type", "title", "status", "detail", "errors"}
+    promised = {"role", "scope", "principal_type", "principal", "expires_at"}
+    assert fields("RoleAssignment") >= promised
+    assert fields("RoleAssignmentCreateRequest") >= promised
+    assert fields("CheckAccess") >= {"allowed", "explanation", "via"}
+    assert fields("RoleDefinition") >= {"name", "description", "actions", "is_builtin"}
 
 
 def test_operations_document_their_problems_and_both_ways_to_authenticate(client):
