@@ -95,6 +95,15 @@ def _own(viewer: Any) -> Q:
     return Q(user=viewer) | Q(group_id__in=Subquery(groups))
 
 
+def own_assignments(viewer: Any) -> QuerySet[RoleAssignment]:
+    """The assignments that name ``viewer`` or one of their groups, expired ones included."""
+    return (
+        _with_key(RoleAssignment.objects.filter(_own(viewer)))
+        .select_related("role", "user", "group", "service_principal", "created_by")
+        .order_by(SCOPE_KEY, "id")
+    )
+
+
 def reviewable_assignments(grants: Grants) -> Q | None:
     """A filter for the assignments that the holder of ``grants`` may review; None: all."""
     scopes = grants.scopes_with(*ACCESS_REVIEW_ACTIONS)
