@@ -74,13 +74,15 @@ class AssignmentForm(forms.Form):
     role = forms.ModelChoiceField(
         queryset=RoleDefinition.objects.all(),
         to_field_name="name",
-        empty_label=None,
+        # Nothing chosen until someone chooses: no role is given by default.
+        empty_label="Choose a role…",
+        error_messages={"required": "Choose a role."},
     )
     scope = forms.ChoiceField(label="Where")
     expires_on = forms.DateField(
         required=False,
         label="Expires after",
-        help_text="The assignment ends at midnight (UTC) at the end of this day. Empty: never.",
+        help_text="The assignment is valid through this day (until 23:59 UTC). Empty: never.",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     reason = forms.CharField(
@@ -110,10 +112,9 @@ class AssignmentForm(forms.Form):
 
     @staticmethod
     def expires_at_for(day: datetime.date) -> datetime.datetime:
-        """The end of ``day`` in UTC: an assignment is valid through the day it expires on."""
-        return datetime.datetime.combine(
-            day + datetime.timedelta(days=1), datetime.time.min, tzinfo=datetime.UTC
-        )
+        """The last moment of ``day`` in UTC: an assignment is valid through the day it
+        expires on, and the pages show it as that day, 23:59."""
+        return datetime.datetime.combine(day, datetime.time.max, tzinfo=datetime.UTC)
 
     @property
     def expires_at(self) -> datetime.datetime | None:

@@ -227,10 +227,10 @@ def test_an_admin_assigns_a_role_on_a_namespace_from_the_registry_page(client, a
         TEAM_A,
         "release week",
     )
-    # Valid through the chosen day: it ends at midnight UTC after it.
+    # Valid through the chosen day: it ends at its last moment, UTC.
     day = datetime.date.fromisoformat(tomorrow())
     assert assignment.expires_at == datetime.datetime.combine(
-        day + timedelta(days=1), datetime.time.min, tzinfo=datetime.UTC
+        day, datetime.time.max, tzinfo=datetime.UTC
     )
     assert f"AcrPush assigned to frank at {TEAM_A}." in response.content.decode()
     event = AuditEvent.objects.get(action="roleAssignment.create")
@@ -273,6 +273,7 @@ def test_others_cannot_add(client, request, frank, persona, status):
         (_add(principal="frank"), "does not name a principal"),
         (_add(principal="user:nobody"), "To give access to someone who has not signed in yet"),
         (_add(role="Pusher"), "Select a valid choice"),
+        (_add(role=""), "Choose a role."),
         (_add(expires_on="2020-01-01"), "This day is over"),
         (_add(expires_on="someday"), "Enter a valid date"),
     ],
