@@ -240,13 +240,16 @@ def principal_find(*, principal_type: str, reference: str) -> Principal:
     return found
 
 
-def principal_get_or_invite(*, actor: Any, principal_type: str, reference: str) -> Principal:
+def principal_get_or_invite(
+    *, actor: Any, principal_type: str, reference: str, scope: str = "/"
+) -> Principal:
     """The principal ``reference`` names, or a placeholder for one who has not signed in yet.
 
     An email address that no account has becomes a user (username and email: the address, in
     lowercase; no usable password, so nobody can sign in as it with a password); a directory
     object id that no group has becomes a group named after the id. Entra sign-in attaches to
-    them by email and object id. Each placeholder is audited. Anything else unknown is refused.
+    them by email and object id. Each placeholder is audited at ``scope`` (where the access it
+    is created for is given). Anything else unknown is refused.
     """
     reference = reference.strip()
     found = _lookup(principal_type, reference)
@@ -255,12 +258,12 @@ def principal_get_or_invite(*, actor: Any, principal_type: str, reference: str) 
     if not _invitable(principal_type, reference):
         raise _missing(principal_type, reference, invitations=True)
     if principal_type == PrincipalType.USER:
-        return _user_placeholder_create(actor=actor, email=reference.lower())
-    return _group_placeholder_create(actor=actor, object_id=reference.lower())
+        return _user_placeholder_create(actor=actor, email=reference.lower(), scope=scope)
+    return _group_placeholder_create(actor=actor, object_id=reference.lower(), scope=scope)
 
 
 @transaction.atomic
-def _user_placeholder_create(*, actor: Any, email: str) -> User:
+def _user_placeholder_create(*, actor: Any, email: str, scope: str) -> User:
     if len(email) > User._meta.get_field("username").max_length:
         raise _not_found("This email address is too long to become a username.")
     user = User(username=email, email=email)
@@ -271,18 +274,18 @@ def _user_placeholder_create(*, actor: Any, email: str) -> User:
         problems = " ".join(" ".join(messages) for messages in exc.message_dict.values())
         raise _not_found(f"{email!r} cannot become a username: {problems}") from exc
     user.save()
-    audit.record(actor=actor, action="user.invite", scope="/", username=email, email=email)
+    audit.record(actor=actor, action="user.invite", scope=scope, username=email, email=email)
     return user
 
 
 @transaction.atomic
-def _group_placeholder_create(*, actor: Any, object_id: str) -> Group:
+def _group_placeholder_create(*, actor: Any, object_id: str, scope: str) -> Group:
     group = Group.objects.create(
         name=object_id,
         object_id=object_id,
         description="A directory group, added by its object id before anyone of it signed in.",
     )
-    audit.record(actor=actor, action="group.invite", scope="/", object_id=object_id)
+    audit.record(actor=actor, action="group.invite", scope=scope, object_id=object_id)
     return group
 
 
@@ -372,8 +375,9 @@ def role_assignment_create_by_reference(
     so a refused assignment leaves none behind. Every problem with the input is reported at
     once."""
     errors: dict[str, Any] = {}
+    canonical = None
     try:
-        canonical_scope(scope)
+        canonical = canonical_scope(scope)
     except ValidationError as exc:
         errors.update(exc.message_dict)
     if expires_at is not None and expires_at <= timezone.now():
@@ -390,7 +394,7 @@ def role_assignment_create_by_reference(
         raise ValidationError(errors)
     if found is None:
         found = principal_get_or_invite(
-            actor=actor, principal_type=principal_type, reference=reference
+            actor=actor, principal_type=principal_type, reference=reference, scope=str(canonical)
         )
     return role_assignment_create(
         actor=actor,

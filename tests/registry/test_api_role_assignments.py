@@ -193,10 +193,10 @@ def test_a_user_who_has_not_signed_in_yet_is_assigned_by_email(client, carol):
     newcomer = User.objects.get(email="new.hire@example.com")
     assert not newcomer.has_usable_password()
     assert engine.is_allowed(newcomer, "content/write", APP_A)
-    assert list(AuditEvent.objects.order_by("pk").values_list("action", "actor__username")) == [
-        ("user.invite", "carol"),
-        ("roleAssignment.create", "carol"),
-    ]
+    # Both at team-a: whoever audits team-a sees who was invited there, and by whom.
+    assert list(
+        AuditEvent.objects.order_by("pk").values_list("action", "actor__username", "scope")
+    ) == [("user.invite", "carol", TEAM_A), ("roleAssignment.create", "carol", TEAM_A)]
 
 
 def test_a_directory_group_is_assigned_by_object_id_before_anyone_signs_in(client, alice, world):
