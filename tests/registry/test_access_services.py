@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Group, ServicePrincipal, User
@@ -120,6 +122,16 @@ def test_an_unknown_email_becomes_a_placeholder_user_without_a_password(world, a
     )
     assert again == user
     assert AuditEvent.objects.filter(action="user.invite").count() == 1
+
+
+def test_only_the_person_the_address_names_can_take_a_placeholder_over(world, alice, client):
+    user = principal_get_or_invite(actor=alice, principal_type="user", reference="new@example.com")
+    assert not client.login(username="new@example.com", password="")
+    # The password-reset mail goes to the address itself: whoever reads it is its owner.
+    client.post(reverse("account_reset_password"), {"email": "new@example.com"})
+    assert [message.to for message in mail.outbox] == [["new@example.com"]]
+    user.refresh_from_db()
+    assert not user.has_usable_password()
 
 
 def test_a_user_who_signed_in_is_no_placeholder(world, bob):
