@@ -215,12 +215,13 @@ class AssignmentRow:
 
     @property
     def principal(self) -> PrincipalOption:
-        principal = self.assignment.principal
-        if isinstance(principal, User):
-            return _user_option(principal)
-        if isinstance(principal, Group):
-            return _group_option(principal)
-        return _service_principal_option(principal)  # type: ignore[arg-type]
+        assignment = self.assignment
+        if assignment.user is not None:
+            return _user_option(assignment.user)
+        if assignment.group is not None:
+            return _group_option(assignment.group)
+        assert assignment.service_principal is not None  # one principal: a database constraint
+        return _service_principal_option(assignment.service_principal)
 
     @property
     def check_url(self) -> str:
