@@ -22,4 +22,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("accounts.urls", namespace="accounts")),
     path("", include("registry.urls", namespace="registry")),
+    path("", include("registry.access_urls", namespace="access")),
 ]

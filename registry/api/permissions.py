@@ -8,6 +8,7 @@ cannot see, 403 for what they can see but may not do.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rest_framework import exceptions
@@ -38,3 +39,14 @@ def authorize(request: Request, action: str | None, scope: str) -> None:
         raise exceptions.NotFound(f"Nothing you can see is at {scope}.")
     if action is not None and not held.allows(action, scope):
         raise exceptions.PermissionDenied(f"You are not allowed to do {action} at {scope}.")
+
+
+def authorize_any(request: Request, actions: Sequence[str], scope: str) -> None:
+    """``authorize`` for what any one of ``actions`` allows."""
+    held = access.grants(request)
+    if not held.can_see(scope):
+        raise exceptions.NotFound(f"Nothing you can see is at {scope}.")
+    if not any(held.allows(action, scope) for action in actions):
+        raise exceptions.PermissionDenied(
+            f"You are not allowed to do {' or '.join(actions)} at {scope}."
+        )

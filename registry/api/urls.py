@@ -11,6 +11,7 @@ from django.urls import path, re_path
 
 from accounts import api as identity_api
 from registry.api import views
+from registry.api.access_urls import urlpatterns as access_urlpatterns
 
 app_name = "api"
 
@@ -66,5 +67,6 @@ urlpatterns = [
     ),
     path("tokens/", identity_api.TokenList.as_view(), name="token-list"),
     path("tokens/<str:id>/", identity_api.TokenDetail.as_view(), name="token-detail"),
+    *access_urlpatterns,
     re_path(r"^(?P<path>.*)$", views.endpoint_not_found, name="endpoint-not-found"),
 ]

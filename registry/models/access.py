@@ -102,3 +102,7 @@ class RoleAssignment(models.Model):
     @property
     def principal(self) -> object:
         return self.user or self.group or self.service_principal
+
+    @property
+    def has_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()

@@ -32,6 +32,22 @@ ACTIONS: tuple[str, ...] = (
     AUDIT_LOG_READ,
 )
 
+# What each action allows, for the people who pick actions for a custom role.
+ACTION_DESCRIPTIONS: dict[str, str] = {
+    REGISTRY_READ: "See registries: settings, health, usage, login server.",
+    REGISTRY_WRITE: "Add and change registries and namespaces; sync the index.",
+    REGISTRY_DELETE: "Remove registries from the portal.",
+    CONTENT_READ: "Pull images.",
+    CONTENT_WRITE: "Push images.",
+    CONTENT_DELETE: "Delete repositories and manifests.",
+    METADATA_READ: "List and show repositories, tags and manifests.",
+    METADATA_WRITE: "Lock and unlock repositories and tags; untag.",
+    WEBHOOKS_READ: "See webhooks and their deliveries.",
+    WEBHOOKS_WRITE: "Add, change and remove webhooks; redeliver and ping.",
+    ROLE_ASSIGNMENTS_WRITE: "Manage who has access; approve access requests.",
+    AUDIT_LOG_READ: "Read the audit log; review who has access.",
+}
+
 CONTENT_ACTIONS = frozenset({CONTENT_READ, CONTENT_WRITE, CONTENT_DELETE})
 _READ_ALL = frozenset({REGISTRY_READ, METADATA_READ, WEBHOOKS_READ})
 

@@ -1,7 +1,8 @@
 """The permissions engine: effective actions of a principal at a scope, an explanation of a
 decision, and querysets restricted to what a principal may see (DESIGN.md rule 1).
 
-A principal is a user (their own assignments and their groups') or a service principal.
+A principal is a user (their own assignments and their groups'), a group (its own assignments:
+what every member gets from it) or a service principal.
 Assignments apply at their scope and everything it covers (registry → namespace → nested
 namespace → repository); expired ones grant nothing. Superusers may do everything. Each answer
 costs one query, however many assignments there are; ``grants_of`` reads everything a principal
@@ -19,10 +20,10 @@ from typing import Any
 from django.db.models import Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 
-from accounts.models import GroupMembership, ServicePrincipal
+from accounts.models import Group, GroupMembership, ServicePrincipal
 from registry.models import Registry, Repository, RoleAssignment
 from registry.permissions.actions import ACTIONS
-from registry.permissions.scopes import Scope, parse_scope
+from registry.permissions.scopes import ROOT, Scope, parse_scope
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ def _principal_assignments(principal: Any) -> QuerySet[RoleAssignment] | None:
         if not principal.enabled:
             return None
         return RoleAssignment.objects.unexpired().filter(service_principal=principal)
+    if isinstance(principal, Group):
+        return RoleAssignment.objects.unexpired().filter(group=principal)
     if not getattr(principal, "is_authenticated", False) or not principal.is_active:
         return None
     groups = GroupMembership.objects.filter(user=principal).values("group_id")
@@ -87,6 +90,10 @@ def explain(principal: Any, action: str, scope: Scope | str) -> Decision:
     scope = _as_scope(scope)
     if _is_superuser(principal):
         return Decision(True, f"allowed: {principal} is a superuser")
+    if isinstance(principal, ServicePrincipal) and not principal.enabled:
+        return Decision(False, f"denied: service principal {principal} is disabled")
+    if getattr(principal, "is_active", True) is False:
+        return Decision(False, f"denied: the account of {principal} is inactive")
     granting = [a for a in assignments_at(principal, scope) if action in a.role.actions]
     if not granting:
         return Decision(False, f"denied: no assignment grants {action} at {scope}")
@@ -134,6 +141,13 @@ class Grants:
 
     def allows(self, action: str, scope: Scope | str) -> bool:
         return action in self.actions_at(scope)
+
+    def scopes_with(self, *actions: str) -> tuple[Scope, ...]:
+        """The scopes where any of ``actions`` is held (``/`` alone for everything)."""
+        if self.everything:
+            return (ROOT,)
+        wanted = set(actions)
+        return tuple(dict.fromkeys(g.scope for g in self.grants if g.actions & wanted))
 
     def can_see(self, scope: Scope | str) -> bool:
         """Whether ``scope`` is visible: some action is held at it, above it or inside it.

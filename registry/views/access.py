@@ -9,6 +9,8 @@ missing (DESIGN.md rule 1).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
@@ -59,6 +61,16 @@ def authorize(request: HttpRequest, action: str | None, scope: str) -> None:
         raise Http404("Not found.")
     if action is not None and not held.allows(action, scope):
         raise PermissionDenied(f"You are not allowed to do {action} at {scope}.")
+
+
+def authorize_any(request: HttpRequest, actions: Sequence[str], scope: str) -> None:
+    """``authorize`` for what any one of ``actions`` allows (reviewing access: managing it,
+    ``roleAssignments/write``, or auditing it, ``auditLog/read``)."""
+    held = grants(request)
+    if not held.can_see(scope):
+        raise Http404("Not found.")
+    if not any(held.allows(action, scope) for action in actions):
+        raise PermissionDenied(f"You are not allowed to do {' or '.join(actions)} at {scope}.")
 
 
 def registry_for(request: HttpRequest, name: str, action: str | None) -> Registry:

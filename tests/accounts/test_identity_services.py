@@ -68,7 +68,7 @@ def test_a_malformed_name_is_refused(bob, name):
         service_principal_create(actor=bob, name=name)
     assert "letters, digits" in caught.value.message_dict["name"][0]
     assert not ServicePrincipal.objects.exists()
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.exclude(action__startswith="token.").exists()
 
 
 @pytest.mark.parametrize("name", ["c", "ci", "CI.deploy_2", "a" * 64])

@@ -196,7 +196,7 @@ def test_deleting_a_manifest_while_the_registry_is_down_is_a_503_and_keeps_the_i
     )
     assert Manifest.objects.filter(pk=image.pk).exists()
     assert sorted(Tag.objects.values_list("name", flat=True)) == ["1.0", "latest"]
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.exclude(action__startswith="token.").exists()
 
 
 def test_put_and_patch_are_not_allowed_on_a_manifest(admin_client, image):

@@ -209,7 +209,7 @@ def test_staff_locks_a_repository(admin_client, alice, app):
 def test_a_patch_that_changes_nothing_writes_nothing(admin_client, app):
     response = admin_client.patch(_detail(), {}, content_type="application/json")
     assert response.status_code == 200
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.exclude(action__startswith="token.").exists()
 
 
 @pytest.mark.parametrize(
@@ -238,7 +238,7 @@ def test_deleting_a_repository_while_the_registry_is_down_is_a_503(admin_client,
     assert Repository.objects.filter(pk=app.pk).exists()
     assert Manifest.objects.filter(repository=app).count() == 2
     assert Tag.objects.filter(repository=app).count() == 2
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.exclude(action__startswith="token.").exists()
 
 
 def test_each_listed_repository_reads_the_same_as_its_own_endpoint(admin_client, prod1, app):

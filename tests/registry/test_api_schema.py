@@ -37,6 +37,14 @@ ENDPOINTS = {
     "/api/v1/service-principals/{id}/secrets/{secret}/": {"delete"},
     "/api/v1/tokens/": {"get", "post"},
     "/api/v1/tokens/{id}/": {"delete"},
+    "/api/v1/role-definitions/": {"get", "post"},
+    "/api/v1/role-definitions/{name}/": {"get", "delete"},
+    "/api/v1/role-assignments/": {"get", "post"},
+    "/api/v1/role-assignments/{id}/": {"get", "delete"},
+    "/api/v1/check-access/": {"get"},
+    "/api/v1/users/": {"get"},
+    "/api/v1/groups/": {"get"},
+    "/api/v1/audit-events/": {"get"},
 }
 
 
@@ -100,6 +108,11 @@ def test_the_schema_names_the_promised_fields(client):
     assert fields("ServicePrincipal") >= {"name", "client_id", "enabled"}
     assert fields("SecretCreated") >= {"id", "secret", "expires_at"}
     assert fields("TokenCreated") >= {"id", "token", "expires_at"}
+    promised = {"role", "scope", "principal_type", "principal", "expires_at"}
+    assert fields("RoleAssignment") >= promised
+    assert fields("RoleAssignmentCreateRequest") >= promised
+    assert fields("CheckAccess") >= {"allowed", "explanation", "via"}
+    assert fields("RoleDefinition") >= {"name", "description", "actions", "is_builtin"}
 
 
 def test_operations_document_their_problems_and_every_way_to_authenticate(client):

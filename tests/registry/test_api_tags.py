@@ -281,7 +281,7 @@ def test_untagging_while_the_registry_is_down_is_a_503(admin_client, v1):
     assert "Cannot connect to registry" in problem["detail"]
     assert Tag.objects.filter(pk=v1.pk).exists()
     assert Manifest.objects.filter(pk=v1.manifest.pk).exists()
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.exclude(action__startswith="token.").exists()
 
 
 def test_each_listed_tag_reads_the_same_as_its_own_endpoint(admin_client, app, many_tags):

@@ -69,7 +69,7 @@ def test_scopes_must_name_what_exists(alice, bob, prod, scope, message):
     with pytest.raises(ValidationError, match=message):
         role_assignment_create(actor=alice, role=_role(), scope=scope, principal=bob)
     assert not RoleAssignment.objects.exists()
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.exclude(action__startswith="token.").exists()
 
 
 def test_groups_and_service_principals_can_hold_assignments(alice, bob, prod):
@@ -128,3 +128,37 @@ def test_bad_custom_roles_are_refused(alice, name, actions, field):
         custom_role_create(actor=alice, name=name, actions=actions)
     assert field in caught.value.message_dict
     assert not RoleDefinition.objects.filter(is_builtin=False).exists()
+
+
+def test_a_service_principal_assigns_through_the_api_and_is_named_in_the_audit(client, bob, prod):
+    """A service principal that may write role assignments is their actor: no user row, its name."""
+    import base64
+
+    from accounts.models import ServicePrincipal
+    from accounts.services import service_principal_secret_create
+    from registry.models import AuditEvent
+
+    automation = ServicePrincipal.objects.create(name="access-bot")
+    secret = service_principal_secret_create(service_principal=automation).secret
+    RoleAssignment.objects.create(
+        role=RoleDefinition.objects.get(name="Owner"), scope="/", service_principal=automation
+    )
+    basic = base64.b64encode(f"{automation.client_id}:{secret}".encode()).decode()
+
+    response = client.post(
+        "/api/v1/role-assignments/",
+        {
+            "role": "AcrPull",
+            "scope": f"/registries/{prod.name}",
+            "principal_type": "user",
+            "principal": "bob",
+        },
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Basic {basic}",
+    )
+
+    assert response.status_code == 201, response.content
+    created = RoleAssignment.objects.get(user=bob)
+    assert created.created_by is None
+    event = AuditEvent.objects.get(action="roleAssignment.create")
+    assert event.actor is None and event.actor_name == "sp:access-bot"

@@ -450,7 +450,7 @@ def test_an_oversized_username_is_a_400(client, registry, where):
     else:
         response = exchange_pat(client, BIG, "p")
     error(response, 400, "PARAMETER_TOO_LARGE")
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.exclude(action__startswith="token.").exists()
 
 
 def test_unknown_grant_types_and_methods(client, registry):

@@ -52,7 +52,7 @@ def test_unticking_a_lock_turns_it_off_in_place_and_is_audited(admin_client, ali
 def test_saving_unchanged_locks_writes_no_audit_row(admin_client, tag, which):
     response = admin_client.post(_url(tag, which), ALL_ON)
     assert response.status_code == 302  # without htmx: back to the page, with a message
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.exclude(action__startswith="token.").exists()
 
 
 @pytest.mark.parametrize("which", ["repository", "tag"])
@@ -63,7 +63,7 @@ def test_users_without_a_role_cannot_change_locks(client, bob, tag, which):
     tag.refresh_from_db()
     tag.repository.refresh_from_db()
     assert tag.write_enabled and tag.repository.write_enabled
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.exclude(action__startswith="token.").exists()
 
 
 @pytest.mark.parametrize("which", ["repository", "tag"])

@@ -278,7 +278,7 @@ def test_delete_manifest_when_the_registry_is_down(admin_client, repository):
     assert "Nothing was changed" in html
     assert Manifest.objects.filter(pk=tag.manifest.pk).exists()
     assert Tag.objects.filter(pk=tag.pk).exists()
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.exclude(action__startswith="token.").exists()
 
 
 def test_delete_manifest_with_htmx_when_the_registry_is_down_is_a_banner(admin_client, repository):

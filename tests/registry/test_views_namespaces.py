@@ -58,7 +58,7 @@ def test_users_without_a_role_find_nothing(client, bob, registry, name, method):
     response = getattr(client, method)(url(name, registry, namespace), data)
     assert response.status_code == 404
     assert list(Namespace.objects.values_list("name", flat=True)) == ["team-a"]
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.exclude(action__startswith="token.").exists()
 
 
 def test_unknown_namespace_is_404(admin_client, registry):
@@ -114,7 +114,7 @@ def test_bad_namespace_names_are_form_errors(admin_client, registry, name):
     assert html.lstrip().startswith('<section id="namespaces"')
     assert 'aria-invalid="true"' in html
     assert not Namespace.objects.exists()
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.exclude(action__startswith="token.").exists()
 
 
 def test_bad_name_without_htmx_shows_the_form_page(admin_client, registry):
@@ -202,7 +202,7 @@ def test_edit_with_an_unknown_owner_is_a_form_error(admin_client, registry):
     assert response.status_code == 200
     assert 'class="edit-row"' in response.content.decode()
     assert response.context["form"].errors["owners"]
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.exclude(action__startswith="token.").exists()
 
 
 def test_cancel_puts_the_row_back(admin_client, registry):

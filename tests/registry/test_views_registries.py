@@ -64,7 +64,7 @@ def test_users_without_a_role_find_nothing(client, bob, name, method, status):
     assert response.status_code == status
     assert registry.login_server not in response.content.decode()
     assert Registry.objects.filter(pk=registry.pk).exists()
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.exclude(action__startswith="token.").exists()
 
 
 def test_unknown_registry_is_404(admin_client):
@@ -148,7 +148,7 @@ def test_bad_registry_names_are_form_errors(admin_client, name):
     assert response.context["form"].errors["name"]
     assert 'aria-invalid="true"' in response.content.decode()
     assert not Registry.objects.exists()
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.exclude(action__startswith="token.").exists()
 
 
 def test_duplicate_registry_names_are_refused_ignoring_case(admin_client):
@@ -258,7 +258,7 @@ def test_edit_form_shows_current_values_and_errors(admin_client):
     assert response.context["form"].errors["login_server"]
     registry.refresh_from_db()
     assert registry.login_server == "https://old.example.com"
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.exclude(action__startswith="token.").exists()
 
 
 # Delete -------------------------------------------------------------------------------------
@@ -374,4 +374,4 @@ def test_sync_needs_post(admin_client):
     registry = RegistryFactory(name="prodacr01")
     response = admin_client.get(reverse("registry:registry_sync", args=[registry.name]))
     assert response.status_code == 405
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.exclude(action__startswith="token.").exists()
