@@ -1,10 +1,23 @@
-"""django-allauth adapters."""
+"""django-allauth adapters (the social account adapter is ``accounts.entra.adapter``)."""
+
+from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.http import HttpRequest
+
+from accounts.sign_in import may_sign_in_with_password
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         # Administrators create local accounts; people never sign themselves up.
         return False
+
+    def authenticate(self, request: HttpRequest, **credentials: Any) -> Any:
+        # Every password sign-in passes here: a password that is right for an account that
+        # may not use one (password sign-in turned off) counts as a failed sign-in.
+        user = super().authenticate(request, **credentials)
+        if user is not None and not may_sign_in_with_password(user):
+            self.authentication_failed(request, **credentials)
+            return None
+        return user

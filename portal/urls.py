@@ -16,6 +16,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("registry-events/<str:registry>/", registry_events.receive, name="registry-events"),
     path("accounts/", include("allauth.urls")),
+    path("", include("accounts.profile_urls", namespace="profile")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("registry.api.urls", namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
