@@ -30,7 +30,7 @@ from accounts.entra.graph import DirectoryGroup
 from accounts.entra.tokens import EntraIdentity
 from accounts.models import Group, GroupMembership, User
 
-# Sent after a successful Entra sign-in or token exchange (on commit): ``user``, ``created``,
+# Sent within a successful Entra sign-in or token exchange's transaction: ``user``, ``created``,
 # ``via`` ("sign-in" or "token exchange"), ``groups_added`` and ``groups_removed`` (names).
 entra_user_signed_in = django.dispatch.Signal()
 
@@ -181,15 +181,14 @@ def entra_user_sign_in(
     user, created = _save_user(identity, found)
     added, removed = _replace_memberships(user, _upsert_groups(groups))
     result = SignInResult(user=user, created=created, groups_added=added, groups_removed=removed)
-    transaction.on_commit(
-        lambda: entra_user_signed_in.send(
-            sender=User,
-            user=user,
-            created=created,
-            via=via,
-            groups_added=added,
-            groups_removed=removed,
-        )
+    # Inside the transaction: the audit rows the receivers write commit with the change.
+    entra_user_signed_in.send(
+        sender=User,
+        user=user,
+        created=created,
+        via=via,
+        groups_added=added,
+        groups_removed=removed,
     )
     return result
 

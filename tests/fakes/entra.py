@@ -117,9 +117,11 @@ class FakeEntra:
             self.graph_tokens: dict[str, str] = {}  # token → user object id
             self.requests: list[tuple[str, str]] = []  # (method, path)
             self.page_size = 100
-            # Failure knobs: Graph answers this status instead (None: it works); the token
-            # endpoint refuses on-behalf-of; the consent page picks this account by default.
+            # Failure knobs: the group list answers this status (None: it works) from page
+            # ``graph_failure_page`` on (0: the first); the token endpoint refuses
+            # on-behalf-of with this error.
             self.graph_failure: int | None = None
+            self.graph_failure_page = 0
             self.obo_failure: str | None = None
             self.directory_roles: list[str] = ["Global Reader"]
 
@@ -406,11 +408,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _graph(self, segments: list[str], query: dict[str, str]) -> None:
         fake = self.fake
-        if fake.graph_failure is not None:
-            return self._json(
-                fake.graph_failure,
-                {"error": {"code": "serviceNotAvailable", "message": "Graph is having a bad day"}},
-            )
         auth = self.headers.get("Authorization", "")
         user_id = fake.graph_tokens.get(auth.removeprefix("Bearer "))
         if user_id is None:
@@ -442,6 +439,11 @@ class _Handler(BaseHTTPRequestHandler):
             ]
             size = min(int(query.get("$top", "100")), fake.page_size)
             start = int(query.get("$skiptoken", "0"))
+            if fake.graph_failure is not None and start >= fake.graph_failure_page * size:
+                return self._json(
+                    fake.graph_failure,
+                    {"error": {"code": "serviceNotAvailable", "message": "Graph is unwell"}},
+                )
             page: dict[str, Any] = {"value": items[start : start + size]}
             if start + size < len(items):
                 rest = urlencode({"$top": str(size), "$skiptoken": str(start + size)})
