@@ -44,6 +44,7 @@ from registry.permissions.actions import (
 )
 from registry.permissions.docker import TokenScope, parse_token_scope
 from registry.tokens import entra
+from registry.tokens.chunked import accepts_chunked_body
 from registry.tokens.credentials import AdminUser, Caller, Principal, authenticate
 from registry.tokens.issue import DEFAULT_LIFETIME, sign_registry_token
 from registry.tokens.signing import signing_key
@@ -248,6 +249,7 @@ def _refresh_token(caller: Caller, registry: Registry) -> str | None:
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
+@accepts_chunked_body
 def token(request: HttpRequest) -> JsonResponse:
     data = request.POST if request.method == "POST" else request.GET
     try:
@@ -297,6 +299,7 @@ def token(request: HttpRequest) -> JsonResponse:
 
 @csrf_exempt
 @require_POST
+@accepts_chunked_body
 def exchange(request: HttpRequest) -> JsonResponse:
     """A refresh token for a credential (``grant_type=password``: user name and personal
     access token, or client id and secret; ``grant_type=access_token``: an Entra ID access
