@@ -286,6 +286,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         segments, query = self._route()
+        if segments == ["favicon.ico"]:
+            return self._send(204, b"", "image/x-icon")
         if segments[:1] == ["graph"]:
             return self._graph(segments[1:], query)
         if segments[1:] == ["discovery", "v2.0", "keys"]:
