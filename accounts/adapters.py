@@ -3,9 +3,10 @@
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from accounts.sign_in import may_sign_in_with_password
+from accounts.sign_in import ENTRA_MANAGES_PASSWORD, is_entra_only, may_sign_in_with_password
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -21,3 +22,10 @@ class AccountAdapter(DefaultAccountAdapter):
             self.authentication_failed(request, **credentials)
             return None
         return user
+
+    def set_password(self, user: Any, password: str) -> None:
+        # An account made by Entra sign-in has no password, and must not get one through the
+        # portal (password change, set or reset): it would sidestep Entra's own sign-in rules.
+        if is_entra_only(user):
+            raise PermissionDenied(ENTRA_MANAGES_PASSWORD)
+        super().set_password(user, password)

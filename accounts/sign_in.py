@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account import views as allauth_views
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from django import forms
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from accounts.models import SignInPolicy
 
@@ -20,6 +23,17 @@ PASSWORD_SIGN_IN_OFF = (
     "Password sign-in is only for administrators here; sign in with Microsoft instead. "
     "(An administrator who sees this: check the username and password.)"
 )
+
+
+ENTRA_MANAGES_PASSWORD = (
+    "Your account signs in with Microsoft Entra ID, which looks after its password; it has no "
+    "password in the portal."
+)
+
+
+def is_entra_only(user: Any) -> bool:
+    """An account that single sign-on made: an Entra object id and no usable password."""
+    return bool(getattr(user, "entra_object_id", "")) and not user.has_usable_password()
 
 
 def password_sign_in_enabled() -> bool:
@@ -44,3 +58,22 @@ class LoginForm(AllauthLoginForm):
                 raise
             # The adapter refused the account, or the password was wrong: the same words.
             raise forms.ValidationError(PASSWORD_SIGN_IN_OFF, code="password_sign_in_off") from None
+
+
+def _unless_entra_only(view: Any) -> Any:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if is_entra_only(request.user):
+            return render(
+                request,
+                "portal/error.html",
+                {"title": "No portal password", "message": ENTRA_MANAGES_PASSWORD, "status": 403},
+                status=403,
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+# allauth's password pages, which explain instead of offering a form to Entra accounts.
+password_change = _unless_entra_only(allauth_views.password_change)
+password_set = _unless_entra_only(allauth_views.password_set)

@@ -22,12 +22,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import django.dispatch
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.entra.graph import DirectoryGroup
-from accounts.entra.tokens import EntraIdentity
+from accounts.entra.tokens import OBJECT_ID_RE, EntraIdentity
 from accounts.models import Group, GroupMembership, User
 
 # Sent within a successful Entra sign-in or token exchange's transaction: ``user``, ``created``,
@@ -171,12 +172,23 @@ def _replace_memberships(user: User, groups: dict[str, Group]) -> tuple[list[str
     return sorted(g.name for g in new), sorted(m.group.name for m in stale)
 
 
-@transaction.atomic
 def entra_user_sign_in(
     *, identity: EntraIdentity, groups: Sequence[DirectoryGroup], via: str = "sign-in"
 ) -> SignInResult:
     """The portal user for ``identity``, created or updated, with exactly ``groups`` as their
     Entra memberships; SignInRefused when the person cannot be mapped to one user."""
+    try:
+        return _sign_in(identity=identity, groups=groups, via=via)
+    except IntegrityError:
+        # The same person's first sign-in in two places at once: the other one created the
+        # user (unique object id); this one now finds it.
+        return _sign_in(identity=identity, groups=groups, via=via)
+
+
+@transaction.atomic
+def _sign_in(
+    *, identity: EntraIdentity, groups: Sequence[DirectoryGroup], via: str
+) -> SignInResult:
     found, _ = _find_user(identity)
     user, created = _save_user(identity, found)
     added, removed = _replace_memberships(user, _upsert_groups(groups))
@@ -194,19 +206,30 @@ def entra_user_sign_in(
 
 
 @transaction.atomic
-def entra_user_invite(*, object_id: str, username: str = "", email: str = "") -> User:
+def entra_user_invite(*, object_id: str, upn: str = "") -> User:
     """A placeholder for an Entra user who has not signed in yet, named by object id (and
-    optionally UPN), so that roles can be assigned to them now; it attaches at first sign-in.
-    """
+    UPN, when known), so that roles can be assigned to them now; it becomes their account at
+    their first sign-in. Idempotent; ValidationError for a malformed object id or a name that
+    belongs to someone else."""
     object_id = object_id.strip().lower()
+    upn = upn.strip().lower()
+    if not OBJECT_ID_RE.fullmatch(object_id):
+        raise ValidationError(f"{object_id!r} is not an Entra object id (a GUID).")
     existing = User.objects.filter(entra_object_id=object_id).first()
     if existing is not None:
         return existing
-    user = User(
-        username=(username or object_id).strip().lower(),
-        email=(email or (username if "@" in username else "")).strip().lower(),
-        entra_object_id=object_id,
-    )
+    username = upn or object_id
+    taken = User.objects.select_for_update().filter(username__iexact=username).first()
+    if taken is not None:
+        if taken.entra_object_id or taken.has_usable_password():
+            raise ValidationError(
+                f"The username {username} belongs to another account; to link a local account, "
+                "set its Entra object id in the Django admin."
+            )
+        taken.entra_object_id = object_id  # an email placeholder: now named by object id too
+        taken.save(update_fields=["entra_object_id"])
+        return taken
+    user = User(username=username, email=upn if "@" in upn else "", entra_object_id=object_id)
     user.set_unusable_password()
     user.save()
     return user
