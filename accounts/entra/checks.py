@@ -31,4 +31,6 @@ def check_entra_settings(app_configs: Any = None, **kwargs: Any) -> list[Warning
                 id="accounts.E001",
             )
         ]
+    if config.problem:
+        return [Error(config.problem, hint="See docs/sso.md.", id="accounts.E002")]
     return []

@@ -5,12 +5,14 @@ Read from settings on each call (tests and deployments change them); see docs/ss
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
 
 # Tenant names that are not one tenant: any organization (or any Microsoft account) signs in.
 MULTI_TENANT_NAMES = frozenset({"common", "organizations", "consumers"})
+TENANT_ID_RE = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 
 @dataclass(frozen=True)
@@ -32,11 +34,19 @@ class EntraConfig:
         """Why single sign-on cannot be used as configured; empty when it can."""
         if not (self.tenant_id and self.client_id and self.client_secret):
             return "ENTRA_TENANT_ID, ENTRA_CLIENT_ID and ENTRA_CLIENT_SECRET are not all set."
-        if self.is_multi_tenant and not self.allow_multi_tenant:
+        if self.is_multi_tenant:
+            if self.allow_multi_tenant:
+                return ""
             return (
                 f"ENTRA_TENANT_ID is {self.tenant_id!r}, which lets any organization's people "
                 "sign in; set it to your tenant's id, or set ENTRA_ALLOW_MULTI_TENANT=1 if that "
                 "is really meant."
+            )
+        if not TENANT_ID_RE.fullmatch(self.tenant_id):
+            return (
+                f"ENTRA_TENANT_ID is {self.tenant_id!r}: it must be the directory (tenant) id, "
+                "a GUID such as 8eaef023-2b34-4da1-9baa-8bc8c9d6a490, not a domain name "
+                "(tokens name their tenant by id)."
             )
         return ""
 

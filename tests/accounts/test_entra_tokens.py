@@ -199,3 +199,10 @@ def test_a_half_configuration_is_a_warning(settings):
 def test_no_configuration_is_fine(settings):
     settings.ENTRA_TENANT_ID, settings.ENTRA_CLIENT_ID, settings.ENTRA_CLIENT_SECRET = "", "", ""
     assert check_entra_settings() == []
+
+
+def test_a_tenant_named_by_its_domain_is_refused_with_the_fix(settings):
+    settings.ENTRA_TENANT_ID = "contoso.onmicrosoft.com"
+    settings.ENTRA_CLIENT_ID, settings.ENTRA_CLIENT_SECRET = "client", "secret"
+    (problem,) = check_entra_settings()
+    assert problem.id == "accounts.E002" and "not a domain name" in problem.msg
