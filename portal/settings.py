@@ -210,9 +210,9 @@ SOCIALACCOUNT_PROVIDERS = {
         graph_url=ENTRA_GRAPH_URL,
     )
 }
+# An Entra sign-in finds or creates its user itself (accounts.entra.directory): allauth never
+# shows a sign-up form, and never matches accounts by email address.
 SOCIALACCOUNT_ADAPTER = "accounts.entra.adapter.SocialAccountAdapter"
-# People never sign up: an Entra sign-in creates its account (accounts.entra.directory).
-SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 
 LANGUAGE_CODE = "en-us"
