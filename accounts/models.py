@@ -13,10 +13,30 @@ from accounts import secrets
 
 
 class User(AbstractUser):
-    """A person who signs in to the portal (local account now, Entra ID later)."""
+    """A person who signs in to the portal: a local account (a password, optionally TOTP) or
+    an Entra ID account (single sign-on; ``entra_object_id`` set, no usable password)."""
+
+    # The Entra ID object id (``oid``) of the person, set at their first single sign-on, or
+    # beforehand by an administrator who assigns roles to someone who has not signed in yet.
+    entra_object_id = models.CharField(
+        "Entra object id",
+        max_length=64,
+        blank=True,
+        help_text="The Entra ID object id (oid) of this person; blank for a local account.",
+    )
+    entra_tenant_id = models.CharField("Entra tenant id", max_length=64, blank=True)
+    # When the Entra group memberships were last read (sign-in or token exchange).
+    groups_refreshed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entra_object_id"],
+                condition=~models.Q(entra_object_id=""),
+                name="user_unique_entra_object_id",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.username
@@ -332,3 +352,40 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class SignInPolicy(models.Model):
+    """Portal-wide sign-in switches that an administrator changes at run time (one row).
+
+    The ``LOCAL_PASSWORD_SIGN_IN`` setting can turn password sign-in off for a whole
+    deployment; this row turns it off from the Django admin without a restart. Superusers can
+    always sign in with their password (and TOTP), so a broken single sign-on never locks
+    everyone out.
+    """
+
+    password_sign_in_enabled = models.BooleanField(
+        "password sign-in for everyone",
+        default=True,
+        help_text=(
+            "When off, only superusers (break-glass administrators) can sign in with a "
+            "password; everyone else signs in with Microsoft."
+        ),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "sign-in policy"
+        verbose_name_plural = "sign-in policy"
+
+    def __str__(self) -> str:
+        state = "on" if self.password_sign_in_enabled else "superusers only"
+        return f"Password sign-in: {state}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.pk = 1  # one row only
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def current(cls) -> SignInPolicy:
+        found = cls.objects.filter(pk=1).first()
+        return found if found is not None else cls(pk=1)

@@ -62,6 +62,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.microsoft",
+    "allauth.mfa",
+    "allauth.usersessions",
     "django_tasks",
     "django_tasks_db",
     "accounts",
@@ -80,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.sessions.SignInRedirectMiddleware",
     "portal.middleware.RegistryErrorMiddleware",
 ]
 
@@ -143,6 +148,72 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_FORMS = {"login": "accounts.sign_in.LoginForm"}
+# Seconds a signed-in session lasts ("Keep me signed in" ticked; otherwise until the browser
+# closes, and never longer than this). Sign out everywhere ends every session at once.
+SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 12 * 3600)
+# Whether people other than superusers may sign in with a password (docs/sso.md); an
+# administrator can also turn it off at run time (Django admin → Sign-in policy).
+LOCAL_PASSWORD_SIGN_IN = envbool("LOCAL_PASSWORD_SIGN_IN", True)
+# Multi-factor sign-in for local accounts: TOTP apps, with recovery codes as the spare key.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Portcullis")
+# Sessions are recorded at sign-in (not on every request), so "sign out everywhere" finds them.
+USERSESSIONS_TRACK_ACTIVITY = False
+
+# Microsoft Entra ID single sign-on (docs/sso.md): configured when the tenant, client id and
+# secret are set. ENTRA_LOGIN_URL and ENTRA_GRAPH_URL point at another cloud or a test server.
+ENTRA_TENANT_ID = os.environ.get("ENTRA_TENANT_ID", "").strip()
+ENTRA_CLIENT_ID = os.environ.get("ENTRA_CLIENT_ID", "").strip()
+ENTRA_CLIENT_SECRET = os.environ.get("ENTRA_CLIENT_SECRET", "")
+ENTRA_LOGIN_URL = os.environ.get("ENTRA_LOGIN_URL", "https://login.microsoftonline.com").rstrip("/")
+ENTRA_GRAPH_URL = os.environ.get("ENTRA_GRAPH_URL", "https://graph.microsoft.com").rstrip("/")
+# ``common`` or ``organizations`` as ENTRA_TENANT_ID lets any organization's people in; it is
+# refused unless this is set too.
+ENTRA_ALLOW_MULTI_TENANT = envbool("ENTRA_ALLOW_MULTI_TENANT")
+# Seconds to wait for Entra ID (token endpoint, signing keys) and Microsoft Graph.
+ENTRA_TIMEOUT = float(os.environ.get("ENTRA_TIMEOUT", "10"))
+
+
+def microsoft_provider(
+    *, tenant: str, client_id: str, secret: str, login_url: str, graph_url: str
+) -> dict[str, object]:
+    """django-allauth's ``microsoft`` provider for one Entra ID app registration.
+
+    The app lives in settings (no ``SocialApp`` row); Portcullis's provider class adds the
+    tenant checks and the group refresh to allauth's (``accounts.entra``).
+    """
+    apps = []
+    if tenant and client_id and secret:
+        apps.append(
+            {
+                "client_id": client_id,
+                "secret": secret,
+                "settings": {"tenant": tenant, "login_url": login_url, "graph_url": graph_url},
+            }
+        )
+    return {
+        "provider_class": "accounts.entra.provider.EntraProvider",
+        # openid: an ID token to check the tenant with; GroupMember.Read.All: the user's groups.
+        "SCOPE": ["openid", "profile", "email", "User.Read", "GroupMember.Read.All"],
+        "APPS": apps,
+    }
+
+
+SOCIALACCOUNT_PROVIDERS = {
+    "microsoft": microsoft_provider(
+        tenant=ENTRA_TENANT_ID,
+        client_id=ENTRA_CLIENT_ID,
+        secret=ENTRA_CLIENT_SECRET,
+        login_url=ENTRA_LOGIN_URL,
+        graph_url=ENTRA_GRAPH_URL,
+    )
+}
+# An Entra sign-in finds or creates its user itself (accounts.entra.directory): allauth never
+# shows a sign-up form, and never matches accounts by email address.
+SOCIALACCOUNT_ADAPTER = "accounts.entra.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts import sign_in
 from portal import health
 from registry.events import views as registry_events
 from registry.tokens import server as token_server
@@ -15,7 +16,11 @@ urlpatterns = [
     path("oauth2/exchange", token_server.exchange, name="oauth2-exchange"),
     path("readyz", health.readyz, name="readyz"),
     path("registry-events/<str:registry>/", registry_events.receive, name="registry-events"),
+    # Before allauth's own: Entra accounts are told their password lives in Entra ID.
+    path("accounts/password/change/", sign_in.password_change),
+    path("accounts/password/set/", sign_in.password_set),
     path("accounts/", include("allauth.urls")),
+    path("", include("accounts.profile_urls", namespace="profile")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("registry.api.urls", namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -9,7 +9,11 @@ class RegistryConfig(AppConfig):
     verbose_name = "Registry"
 
     def ready(self) -> None:
+        from accounts.entra.directory import entra_user_signed_in
+        from registry.entra_audit import record_entra_sign_in
+
         post_migrate.connect(_sync_builtin_roles, sender=self)
+        entra_user_signed_in.connect(record_entra_sign_in, dispatch_uid="registry.entra_audit")
 
 
 def _sync_builtin_roles(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:

@@ -9,9 +9,9 @@ not forbid it; asking for more than is allowed is not an error, the token just c
 ``docker login`` asks with no scope at all, and with ``offline_token=true`` (GET) or
 ``access_type=offline`` (POST) it also gets a refresh token.
 
-``/oauth2/exchange`` (ACR's): a credential in, a refresh token out. Entra ID access tokens
-(``grant_type=access_token``) come with single sign-on; for now it takes ``grant_type=password``
-with a user name and personal access token (or a client id and secret).
+``/oauth2/exchange`` (ACR's): a credential in, a refresh token out: ``grant_type=password``
+with a user name and personal access token (or a client id and secret), or
+``grant_type=access_token`` with an Entra ID access token (``registry.tokens.entra``).
 
 Failed sign-ins are audited and rate-limited per client address and per account
 (``accounts.throttle``). Bad input is a 400 or 401 with a JSON body, never a 500.
@@ -43,6 +43,8 @@ from registry.permissions.actions import (
     METADATA_READ,
 )
 from registry.permissions.docker import TokenScope, parse_token_scope
+from registry.tokens import entra
+from registry.tokens.chunked import accepts_chunked_body
 from registry.tokens.credentials import AdminUser, Caller, Principal, authenticate
 from registry.tokens.issue import DEFAULT_LIFETIME, sign_registry_token
 from registry.tokens.signing import signing_key
@@ -57,6 +59,8 @@ ADMIN_USER_ACTIONS = frozenset({CONTENT_READ, CONTENT_WRITE, CONTENT_DELETE, MET
 
 # Bounds on what a caller sends; anything larger is refused before any lookup.
 MAX_PARAMETER_LENGTH = 8192
+# An Entra access token listing many groups is longer than any other parameter.
+MAX_ACCESS_TOKEN_LENGTH = 32768
 MAX_USERNAME_LENGTH = 256
 MAX_SCOPE_LENGTH = 1024
 MAX_SCOPES = 64
@@ -89,11 +93,12 @@ def _check_sizes(data: QueryDict) -> None:
     for name, values in data.lists():
         if len(name) > MAX_USERNAME_LENGTH:
             raise BadRequest("PARAMETER_TOO_LARGE", "A parameter name is too long.")
+        longest = MAX_ACCESS_TOKEN_LENGTH if name == "access_token" else MAX_PARAMETER_LENGTH
         for value in values:
-            if len(value) > MAX_PARAMETER_LENGTH:
+            if len(value) > longest:
                 raise BadRequest(
                     "PARAMETER_TOO_LARGE",
-                    f"{name} is longer than {MAX_PARAMETER_LENGTH} characters.",
+                    f"{name} is longer than {longest} characters.",
                 )
     if len(data.get("username", "")) > MAX_USERNAME_LENGTH:
         raise BadRequest("PARAMETER_TOO_LARGE", "username is too long.")
@@ -244,6 +249,7 @@ def _refresh_token(caller: Caller, registry: Registry) -> str | None:
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
+@accepts_chunked_body
 def token(request: HttpRequest) -> JsonResponse:
     data = request.POST if request.method == "POST" else request.GET
     try:
@@ -291,32 +297,28 @@ def token(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body)
 
 
-ENTRA_NOT_YET = (
-    "grant_type=access_token (an Entra ID access token) is not supported yet: it arrives with "
-    "single sign-on. Exchange a personal access token with grant_type=password, username and "
-    "password instead."
-)
-
-
 @csrf_exempt
 @require_POST
+@accepts_chunked_body
 def exchange(request: HttpRequest) -> JsonResponse:
     """A refresh token for a credential (``grant_type=password``: user name and personal
-    access token, or client id and secret), as ``{"refresh_token": …}``."""
+    access token, or client id and secret; ``grant_type=access_token``: an Entra ID access
+    token), as ``{"refresh_token": …}``."""
     data = request.POST
     try:
         _check_sizes(data)
         grant_type = data.get("grant_type", "")
-        if grant_type == "access_token":
-            raise BadRequest("UNSUPPORTED_GRANT_TYPE", ENTRA_NOT_YET)
-        if grant_type != "password":
+        if grant_type not in {"password", "access_token"}:
             raise BadRequest(
                 "UNSUPPORTED_GRANT_TYPE",
-                f"grant_type {grant_type[:50]!r} is not supported here; use password.",
+                f"grant_type {grant_type[:50]!r} is not supported here; use password or "
+                "access_token.",
             )
         registry = _registry(data)
     except BadRequest as exc:
         return _error(400, exc.code, exc.message)
+    if grant_type == "access_token":
+        return _exchange_entra_token(request, registry, data)
     account, secret = data.get("username", ""), data.get("password", "")
     if not account or not secret:
         return _error(401, "UNAUTHORIZED", "username and password are required.")
@@ -339,3 +341,47 @@ def _exchangeable(caller: Caller | None) -> Caller | None:
     if caller is None or caller.credential is None:
         return None
     return None if isinstance(caller.credential, RefreshToken) else caller
+
+
+def _exchange_entra_token(
+    request: HttpRequest, registry: Registry, data: QueryDict
+) -> JsonResponse:
+    """``grant_type=access_token``: an Entra ID access token, under the same limits and audit
+    of failed sign-ins as the other credentials (per client address: the account is only
+    known once the token is checked)."""
+    address = throttle.client_address(request)[:100]
+    counters = throttle.counters(address, "")
+    wait = throttle.retry_after(counters)
+    if wait:
+        response = _error(
+            429,
+            "TOO_MANY_REQUESTS",
+            f"Too many failed sign-ins from this address; try again in {wait} seconds.",
+        )
+        response["Retry-After"] = str(wait)
+        return response
+    try:
+        _, refresh = entra.exchange_access_token(
+            registry=registry,
+            tenant=data.get("tenant", "").strip(),
+            access_token=data.get("access_token", "").strip(),
+        )
+    except entra.Refused as refused:
+        if refused.is_failed_sign_in:
+            throttle.record_failure(counters)
+            audit.record(
+                actor=None,
+                actor_name="anonymous",
+                action="token.signIn.failed",
+                scope=registry.scope,
+                account="",
+                client_address=address,
+                endpoint="exchange",
+                grant_type="access_token",
+                reason=refused.message,
+            )
+        response = _error(refused.status, refused.code, refused.message)
+        if refused.status == 401:
+            response["WWW-Authenticate"] = 'Bearer realm="portcullis", error="invalid_token"'
+        return response
+    return JsonResponse({"refresh_token": refresh})

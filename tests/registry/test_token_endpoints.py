@@ -222,7 +222,8 @@ def test_the_exchange_takes_a_service_principal_secret_too(client, registry):
     assert RefreshToken.find(response.json()["refresh_token"]).service_principal == principal
 
 
-def test_entra_access_tokens_are_not_supported_yet(client, registry):
+def test_entra_access_tokens_need_single_sign_on_configured(client, registry):
+    # The Entra exchange itself: tests/registry/test_token_exchange_entra.py.
     response = client.post(
         EXCHANGE,
         {"grant_type": "access_token", "service": SERVICE, "tenant": "t", "access_token": "x"},
