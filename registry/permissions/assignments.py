@@ -25,6 +25,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.entra.directory import entra_user_invite
 from accounts.models import Group, ServicePrincipal, User
 from registry import audit
 from registry.models import Namespace, Registry, Repository, RoleAssignment, RoleDefinition
@@ -155,6 +156,10 @@ def _find_user(reference: str) -> User | None:
     found = User.objects.filter(username=reference).first()
     if found is not None:
         return found
+    if OBJECT_ID_RE.fullmatch(reference):
+        found = User.objects.filter(entra_object_id=reference.lower()).first()
+        if found is not None:
+            return found
     lookups = ["username__iexact"] + (["email__iexact"] if "@" in reference else [])
     for lookup in lookups:
         matches = list(User.objects.filter(**{lookup: reference})[:2])
@@ -220,6 +225,8 @@ def _invitable(principal_type: str, reference: str) -> bool:
         return bool(OBJECT_ID_RE.fullmatch(reference))
     if principal_type != PrincipalType.USER:
         return False
+    if OBJECT_ID_RE.fullmatch(reference):
+        return True  # an Entra user's object id
     try:
         validate_email(reference)
     except ValidationError:
@@ -246,10 +253,11 @@ def principal_get_or_invite(
     """The principal ``reference`` names, or a placeholder for one who has not signed in yet.
 
     An email address that no account has becomes a user (username and email: the address, in
-    lowercase; no usable password, so nobody can sign in as it with a password); a directory
-    object id that no group has becomes a group named after the id. Entra sign-in attaches to
-    them by email and object id. Each placeholder is audited at ``scope`` (where the access it
-    is created for is given). Anything else unknown is refused.
+    lowercase; no usable password, so nobody can sign in as it with a password); a user's Entra
+    object id becomes a user named by it (``accounts.entra.directory.entra_user_invite``); a
+    directory object id that no group has becomes a group named after the id. Entra sign-in
+    attaches to them by email and object id. Each placeholder is audited at ``scope`` (where the
+    access it is created for is given). Anything else unknown is refused.
     """
     reference = reference.strip()
     found = _lookup(principal_type, reference)
@@ -257,6 +265,8 @@ def principal_get_or_invite(
         return found
     if not _invitable(principal_type, reference):
         raise _missing(principal_type, reference, invitations=True)
+    if principal_type == PrincipalType.USER and OBJECT_ID_RE.fullmatch(reference):
+        return _entra_user_placeholder_create(actor=actor, object_id=reference, scope=scope)
     if principal_type == PrincipalType.USER:
         return _user_placeholder_create(actor=actor, email=reference.lower(), scope=scope)
     return _group_placeholder_create(actor=actor, object_id=reference.lower(), scope=scope)
@@ -275,6 +285,14 @@ def _user_placeholder_create(*, actor: Any, email: str, scope: str) -> User:
         raise _not_found(f"{email!r} cannot become a username: {problems}") from exc
     user.save()
     audit.record(actor=actor, action="user.invite", scope=scope, username=email, email=email)
+    return user
+
+
+@transaction.atomic
+def _entra_user_placeholder_create(*, actor: Any, object_id: str, scope: str) -> User:
+    """An Entra user named by directory object id; it becomes their account at first sign-in."""
+    user = entra_user_invite(object_id=object_id)
+    audit.record(actor=actor, action="user.invite", scope=scope, object_id=user.entra_object_id)
     return user
 
 

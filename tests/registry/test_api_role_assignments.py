@@ -201,6 +201,21 @@ def test_a_user_who_has_not_signed_in_yet_is_assigned_by_email(client, carol):
     ]
 
 
+def test_an_entra_user_is_assigned_by_object_id_before_signing_in(client, alice, world):
+    object_id = "5f0e8c2a-3b1d-4e6f-9a7b-0c1d2e3f4a5b"
+    response = post(client, alice, body(principal=object_id.upper()))
+
+    assert response.status_code == 201, response.content
+    placeholder = User.objects.get(entra_object_id=object_id)
+    assert not placeholder.has_usable_password()
+    assert engine.is_allowed(placeholder, "content/write", APP_A)
+    again = post(client, alice, body(principal=object_id, role="AcrPull"))
+    assert again.status_code == 201, again.content
+    assert User.objects.filter(entra_object_id=object_id).count() == 1
+    event = AuditEvent.objects.get(action="user.invite")
+    assert event.details == {"object_id": object_id}
+
+
 def test_a_directory_group_is_assigned_by_object_id_before_anyone_signs_in(client, alice, world):
     response = post(client, alice, body(principal_type="group", principal=OBJECT_ID.upper()))
 
