@@ -216,6 +216,22 @@ TOKEN_ISSUER = os.environ.get("TOKEN_ISSUER", "portcullis")
 # The largest notification envelope a registry may post (distribution sends small batches).
 REGISTRY_EVENTS_MAX_BYTES = int(os.environ.get("REGISTRY_EVENTS_MAX_BYTES", str(1024 * 1024)))
 
+# Webhooks (docs/webhooks.md). Destinations in these networks are allowed even though they are
+# loopback, private or link-local (comma-separated CIDRs, e.g. 10.20.0.0/16).
+WEBHOOK_ALLOWED_NETWORKS = envlist("WEBHOOK_ALLOWED_NETWORKS")
+# Seconds a receiver has to answer; the lease on an attempt covers it with room to spare.
+WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "10"))
+WEBHOOK_LEASE_SECONDS = float(os.environ.get("WEBHOOK_LEASE_SECONDS", "120"))
+# Retries: exponential from the base delay, capped, with jitter, for as long as the window.
+WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "10"))
+WEBHOOK_RETRY_MAX_DELAY_SECONDS = float(os.environ.get("WEBHOOK_RETRY_MAX_DELAY_SECONDS", "10800"))
+WEBHOOK_RETRY_WINDOW_SECONDS = float(os.environ.get("WEBHOOK_RETRY_WINDOW_SECONDS", "86400"))
+# Failed attempts in a row after which a webhook is shown as unhealthy.
+WEBHOOK_UNHEALTHY_AFTER = envint("WEBHOOK_UNHEALTHY_AFTER", 3)
+# Keys that encrypt webhook secrets and custom header values at rest (registry.encryption);
+# the first encrypts, all decrypt. Unset: derived from SECRET_KEY (development).
+FIELD_ENCRYPTION_KEYS = envlist("FIELD_ENCRYPTION_KEYS")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
