@@ -272,8 +272,24 @@ def send(client: httpx.Client, claim: Claim) -> Outcome:
         return done(error=f"No answer within {settings.WEBHOOK_TIMEOUT:g}s ({type(exc).__name__}).")
     except httpx.HTTPError as exc:
         return done(error=f"{type(exc).__name__}: {exc or 'the connection failed'}")
-    headers = dict(list(response.headers.items())[:RESPONSE_HEADERS_LIMIT])
-    return done(status=response.status_code, headers=headers, body=body, truncated=truncated)
+    return done(
+        status=response.status_code,
+        headers=_logged_headers(response),
+        body=body,
+        truncated=truncated,
+    )
+
+
+def _logged_headers(response: httpx.Response) -> dict[str, str]:
+    """The response's headers as the receiver spelled them (repeats joined), the first few."""
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in response.headers.raw:
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+        if name in headers:
+            headers[name] = f"{headers[name]}, {value}"
+        elif len(headers) < RESPONSE_HEADERS_LIMIT:
+            headers[name] = value
+    return headers
 
 
 def _read_limited(response: httpx.Response, deadline: float) -> tuple[str, bool]:

@@ -62,8 +62,8 @@ def refusal_reason(address: Address) -> str | None:
         ("a loopback address", address.is_loopback),
         ("a link-local address", address.is_link_local),
         ("a multicast address", address.is_multicast),
-        ("a private address", address.is_private),
         ("a reserved address", address.is_reserved),
+        ("a private address", address.is_private),
     ):
         if is_it:
             return reason

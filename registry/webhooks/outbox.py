@@ -116,16 +116,25 @@ def record_deliveries(registry: Registry, event: RegistryEvent) -> int:
     return len(rows)
 
 
-def _send_now() -> None:
-    from registry.webhooks.delivery import schedule_pump
+def send_soon() -> None:
+    """Wake a worker to send what is due once the current transaction commits."""
 
-    schedule_pump()
+    def wake() -> None:
+        from registry.webhooks.delivery import schedule_pump
+
+        wake.has_run = True  # type: ignore[attr-defined]
+        schedule_pump()
+
+    wake.has_run = False  # type: ignore[attr-defined]
+    wake.wakes_webhooks = True  # type: ignore[attr-defined]
+    transaction.on_commit(wake, robust=True)
 
 
 def send_after_commit() -> None:
-    """Wake a worker to send what is due once the transaction commits (once per transaction,
-    however many events it applied)."""
+    """``send_soon``, once per transaction however many events it applies: a wake-up that is
+    registered and has not run yet covers the rest."""
     pending = getattr(connection, "run_on_commit", None) or []
-    if any(callback is _send_now for _savepoints, callback, _robust in pending):
-        return
-    transaction.on_commit(_send_now, robust=True)
+    for _savepoints, callback, _robust in pending:
+        if getattr(callback, "wakes_webhooks", False) and not callback.has_run:
+            return
+    send_soon()

@@ -21,7 +21,7 @@ from registry.models import Registry, Webhook, WebhookDelivery
 from registry.services import ActionRefused
 from registry.webhooks import network, validation
 from registry.webhooks.delivery import new_secret
-from registry.webhooks.outbox import ping_payload, retry_deadline, send_after_commit
+from registry.webhooks.outbox import ping_payload, retry_deadline, send_soon
 
 WEBHOOK_FIELDS = ("service_uri", "actions", "scope", "custom_headers", "is_enabled")
 NAME_TAKEN = "This registry already has a webhook named {name!r}."
@@ -176,7 +176,7 @@ def webhook_update(*, actor: Any, webhook: Webhook, **changes: Any) -> Webhook:
             webhook.save()
             _audit(actor, "webhook.update", webhook, changes=changed)
     if changed.get("status", {}).get("to") == "enabled":
-        send_after_commit()  # deliveries held while it was disabled go out now
+        send_soon()  # deliveries held while it was disabled go out now
     return webhook
 
 
@@ -220,7 +220,7 @@ def webhook_ping(*, actor: Any, webhook: Webhook) -> WebhookDelivery:
             retry_until=retry_deadline(now),
         )
         _audit(actor, "webhook.ping", webhook, event_id=str(event_id))
-        send_after_commit()
+        send_soon()
     return delivery
 
 
@@ -251,7 +251,7 @@ def delivery_redeliver(*, actor: Any, delivery: WebhookDelivery) -> WebhookDeliv
             delivery=delivery.pk,
             event_id=str(delivery.event_id),
         )
-        send_after_commit()
+        send_soon()
     return delivery
 
 
@@ -276,5 +276,5 @@ def webhook_redeliver_failed(*, actor: Any, webhook: Webhook, since: datetime) -
             deliveries=len(failed),
         )
         if failed:
-            send_after_commit()
+            send_soon()
     return len(failed)
