@@ -198,6 +198,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookStatusEnum": ["enabled", "disabled"],
+        "WebhookHealthEnum": "registry.models.webhooks.Webhook.Health",
+        "DeliveryStatusEnum": "registry.models.webhooks.WebhookDelivery.Status",
+    },
 }
 
 TASKS = {

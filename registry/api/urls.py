@@ -9,12 +9,13 @@ meeting a bare 404. Paths under the API that match nothing get a 404 problem too
 
 from django.urls import path, re_path
 
-from registry.api import views
+from registry.api import views, webhook_views
 
 app_name = "api"
 
 _registry = "registries/<str:registry>"
 _repository = f"{_registry}/repositories/<path:repository>"
+_webhook = f"{_registry}/webhooks/<str:webhook>"
 
 urlpatterns = [
     path("registries/", views.RegistryList.as_view(), name="registry-list"),
@@ -36,5 +37,29 @@ urlpatterns = [
         name="manifest-detail",
     ),
     path(f"{_repository}/", views.RepositoryDetail.as_view(), name="repository-detail"),
+    path(f"{_registry}/webhooks/", webhook_views.WebhookList.as_view(), name="webhook-list"),
+    path(f"{_webhook}/", webhook_views.WebhookDetail.as_view(), name="webhook-detail"),
+    path(f"{_webhook}/ping/", webhook_views.WebhookPing.as_view(), name="webhook-ping"),
+    path(f"{_webhook}/secret/", webhook_views.WebhookSecret.as_view(), name="webhook-secret"),
+    path(
+        f"{_webhook}/deliveries/",
+        webhook_views.DeliveryList.as_view(),
+        name="webhook-delivery-list",
+    ),
+    path(
+        f"{_webhook}/deliveries/redeliver/",
+        webhook_views.DeliveryRedeliverFailed.as_view(),
+        name="webhook-delivery-redeliver-failed",
+    ),
+    path(
+        f"{_webhook}/deliveries/<int:delivery>/",
+        webhook_views.DeliveryDetail.as_view(),
+        name="webhook-delivery-detail",
+    ),
+    path(
+        f"{_webhook}/deliveries/<int:delivery>/redeliver/",
+        webhook_views.DeliveryRedeliver.as_view(),
+        name="webhook-delivery-redeliver",
+    ),
     re_path(r"^(?P<path>.*)$", views.endpoint_not_found, name="endpoint-not-found"),
 ]

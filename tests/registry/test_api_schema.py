@@ -28,6 +28,14 @@ ENDPOINTS = {
         "get",
         "delete",
     },
+    "/api/v1/registries/{registry}/webhooks/": {"get", "post"},
+    "/api/v1/registries/{registry}/webhooks/{webhook}/": {"get", "patch", "delete"},
+    "/api/v1/registries/{registry}/webhooks/{webhook}/ping/": {"post"},
+    "/api/v1/registries/{registry}/webhooks/{webhook}/secret/": {"post"},
+    "/api/v1/registries/{registry}/webhooks/{webhook}/deliveries/": {"get"},
+    "/api/v1/registries/{registry}/webhooks/{webhook}/deliveries/redeliver/": {"post"},
+    "/api/v1/registries/{registry}/webhooks/{webhook}/deliveries/{delivery}/": {"get"},
+    "/api/v1/registries/{registry}/webhooks/{webhook}/deliveries/{delivery}/redeliver/": {"post"},
 }
 
 
@@ -88,6 +96,11 @@ def test_the_schema_names_the_promised_fields(client):
         "last_pulled",
     }
     assert fields("Problem") >= {"type", "title", "status", "detail", "errors"}
+    webhook = {"name", "service_uri", "actions", "scope", "custom_headers", "status"}
+    assert fields("Webhook") >= webhook
+    assert fields("WebhookCreated") >= webhook | {"secret"}
+    assert fields("Delivery") >= {"id", "event_id", "action", "status", "attempts"}
+    assert "response_status" in fields("Delivery")
 
 
 def test_operations_document_their_problems_and_both_ways_to_authenticate(client):
