@@ -9,6 +9,8 @@ class RegistryConfig(AppConfig):
     verbose_name = "Registry"
 
     def ready(self) -> None:
+        from registry.webhooks import checks  # noqa: F401 - registers the webhook checks
+
         post_migrate.connect(_sync_builtin_roles, sender=self)
 
 

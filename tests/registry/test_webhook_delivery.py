@@ -309,3 +309,29 @@ def test_rounds_are_deferred_to_the_next_retry_and_never_pile_up(prod1, webhook_
     delivery.schedule_pump()
     delivery.deliver_due()
     assert queued.count() == 3  # the immediate round; the deferred ones were there already
+
+
+def test_the_command_sends_what_is_due(prod1, webhook_receiver):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    make_webhook(prod1, webhook_receiver.url)
+    event_deliveries(prod1, 2)
+    out = StringIO()
+    call_command("deliver_webhooks", stdout=out)
+
+    assert "2 attempted: 2 delivered" in out.getvalue()
+    assert len(webhook_receiver.requests) == 2
+
+
+def test_a_bad_allowed_network_fails_the_checks(settings):
+    from registry.webhooks.checks import allowed_networks_parse, own_encryption_keys
+
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["10.0.0.0/8", "not-a-network"]
+    (error,) = allowed_networks_parse(None)
+    assert error.id == "registry.E101" and "not-a-network" in error.msg
+    settings.FIELD_ENCRYPTION_KEYS = []
+    assert [w.id for w in own_encryption_keys(None)] == ["registry.W101"]
+    settings.FIELD_ENCRYPTION_KEYS = ["a-key"]
+    assert own_encryption_keys(None) == []
