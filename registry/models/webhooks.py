@@ -196,6 +196,17 @@ class WebhookDelivery(models.Model):
         return self.status in {self.Status.PENDING, self.Status.IN_FLIGHT}
 
     @property
+    def is_due(self) -> bool:
+        """Pending and its next attempt's time has come (a worker will take it any moment)."""
+        from django.utils import timezone
+
+        return (
+            self.status == self.Status.PENDING
+            and self.next_attempt_at is not None
+            and self.next_attempt_at <= timezone.now()
+        )
+
+    @property
     def target(self) -> dict:
         target = self.payload.get("target") if isinstance(self.payload, dict) else None
         return target if isinstance(target, dict) else {}

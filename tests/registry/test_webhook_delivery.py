@@ -335,3 +335,47 @@ def test_a_bad_allowed_network_fails_the_checks(settings):
     assert [w.id for w in own_encryption_keys(None)] == ["registry.W101"]
     settings.FIELD_ENCRYPTION_KEYS = ["a-key"]
     assert own_encryption_keys(None) == []
+
+
+def test_workers_racing_for_deliveries_never_take_the_same_one(transactional_db):
+    """Claims lock with SKIP LOCKED (PostgreSQL) or take turns (SQLite): two workers claiming
+    at once split the deliveries between them, none claimed twice."""
+    import threading
+
+    from django.db import connections
+
+    registry = Registry.objects.create(name="race1", login_server="http://127.0.0.1:9")
+    webhook, _ = make_webhook(registry, "http://127.0.0.1:9/hooks")
+    now = timezone.now()
+    WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(
+            webhook=webhook,
+            action="ping",
+            payload={},
+            next_attempt_at=now,
+            retry_until=now + timedelta(hours=1),
+        )
+        for _ in range(40)
+    )
+    claimed: list[list[int]] = [[], []]
+    errors: list[BaseException] = []
+
+    def worker(index: int) -> None:
+        try:
+            while (claim := delivery.claim_next()) is not None:
+                claimed[index].append(claim.delivery_id)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    every = claimed[0] + claimed[1]
+    assert len(every) == len(set(every)) == 40
+    assert WebhookDelivery.objects.filter(status="in_flight").count() == 40
