@@ -71,6 +71,8 @@ class Claim:
     service_uri: str
     headers: dict[str, str]
     body: str
+    attempts: int
+    retry_until: datetime
     error: str = ""  # the request could not be prepared (a secret that cannot be decrypted)
 
 
@@ -165,10 +167,11 @@ def claim_next(now: datetime | None = None) -> Claim | None:
         due = WebhookDelivery.objects.filter(
             status=Status.PENDING, next_attempt_at__lte=now, webhook__is_enabled=True
         ).order_by("next_attempt_at", "pk")
-        delivery = _locking(due).first()
+        # The webhook comes in the same query; only the delivery row is locked.
+        delivery = _locking(due.select_related("webhook")).first()
         if delivery is None:
             return None
-        webhook = Webhook.objects.get(pk=delivery.webhook_id)
+        webhook = delivery.webhook
         token = secrets.token_hex(16)
         number = delivery.attempts + 1
         claimed = WebhookDelivery.objects.filter(pk=delivery.pk, status=Status.PENDING).update(
@@ -201,6 +204,8 @@ def claim_next(now: datetime | None = None) -> Claim | None:
             service_uri=webhook.service_uri,
             headers=headers,
             body=body,
+            attempts=number,
+            retry_until=delivery.retry_until,
             error=error,
         )
 
@@ -318,8 +323,16 @@ def backoff(attempts: int) -> timedelta:
 
 def record(claim: Claim, outcome: Outcome, report: RoundReport | None = None) -> str:
     """Store the attempt's outcome and settle or reschedule the delivery; its new status."""
+    now = timezone.now()
+    if outcome.is_success:
+        status, next_attempt, finished = Status.SUCCEEDED, None, now
+    else:
+        next_attempt = now + backoff(claim.attempts)
+        if next_attempt > claim.retry_until:
+            status, next_attempt, finished = Status.FAILED, None, now
+        else:
+            status, finished = Status.PENDING, None
     with transaction.atomic():
-        now = timezone.now()
         DeliveryAttempt.objects.filter(pk=claim.attempt_id).update(
             duration=outcome.duration,
             response_status=outcome.status,
@@ -328,55 +341,45 @@ def record(claim: Claim, outcome: Outcome, report: RoundReport | None = None) ->
             response_truncated=outcome.truncated,
             error=outcome.error[:2000],
         )
-        webhook_counters: dict[str, Any] = {"last_attempt_at": now}
-        if outcome.is_success:
-            webhook_counters |= {"consecutive_failures": 0, "last_success_at": now}
-        else:
-            webhook_counters["consecutive_failures"] = F("consecutive_failures") + 1
-        Webhook.objects.filter(pk=claim.webhook_id).update(**webhook_counters)
-
-        delivery = WebhookDelivery.objects.select_for_update().get(pk=claim.delivery_id)
-        if delivery.status != Status.IN_FLIGHT or delivery.claim_token != claim.token:
-            # The lease ran out and the sweeper gave the delivery to another attempt; that
-            # attempt decides. This one stays in the log.
-            return delivery.status
-        delivery.response_status = outcome.status
-        delivery.claimed_until = None
-        delivery.claim_token = ""
-        if outcome.is_success:
-            delivery.status, delivery.finished_at, delivery.next_attempt_at = (
-                Status.SUCCEEDED,
-                now,
-                None,
-            )
-        else:
-            next_attempt = now + backoff(delivery.attempts)
-            if next_attempt > delivery.retry_until:
-                delivery.status, delivery.finished_at, delivery.next_attempt_at = (
-                    Status.FAILED,
-                    now,
-                    None,
-                )
-            else:
-                delivery.status, delivery.next_attempt_at = Status.PENDING, next_attempt
-        delivery.save(
-            update_fields=[
-                "response_status",
-                "claimed_until",
-                "claim_token",
-                "status",
-                "finished_at",
-                "next_attempt_at",
-            ]
+        _count_on_webhook(claim.webhook_id, outcome.is_success, now)
+        # Only while this claim still holds the lease: once it ran out, the sweeper gave the
+        # delivery to another attempt, which decides; this one stays in the log.
+        settled = WebhookDelivery.objects.filter(
+            pk=claim.delivery_id, status=Status.IN_FLIGHT, claim_token=claim.token
+        ).update(
+            status=status,
+            next_attempt_at=next_attempt,
+            finished_at=finished,
+            response_status=outcome.status,
+            claimed_until=None,
+            claim_token="",
         )
-    if report is not None:
-        if delivery.status == Status.SUCCEEDED:
+        if not settled:
+            status = WebhookDelivery.objects.values_list("status", flat=True).get(
+                pk=claim.delivery_id
+            )
+    if report is not None and settled:
+        if status == Status.SUCCEEDED:
             report.succeeded += 1
-        elif delivery.status == Status.FAILED:
+        elif status == Status.FAILED:
             report.failed += 1
         else:
             report.retrying += 1
-    return delivery.status
+    return status
+
+
+def _count_on_webhook(webhook_id: int, is_success: bool, now: datetime) -> None:
+    """Keep the webhook's health counters. A success on a healthy webhook is written at most
+    once a second, so busy workers do not queue up on its row."""
+    webhooks = Webhook.objects.filter(pk=webhook_id)
+    if is_success:
+        stale = Q(consecutive_failures__gt=0) | Q(last_success_at__isnull=True)
+        stale |= Q(last_success_at__lt=now - timedelta(seconds=1))
+        webhooks.filter(stale).update(
+            last_attempt_at=now, last_success_at=now, consecutive_failures=0
+        )
+    else:
+        webhooks.update(last_attempt_at=now, consecutive_failures=F("consecutive_failures") + 1)
 
 
 # Rounds and scheduling -------------------------------------------------------------------
@@ -402,12 +405,21 @@ def deliver_due(
             if reschedule and report.sent == 0:
                 # Should this worker die with the lease, a round after it requeues the delivery.
                 schedule_pump(timezone.now() + lease(), from_round=True)
+                # More is due than this round takes at once: a round for another worker.
+                if _is_more_due():
+                    schedule_pump(from_round=True)
             record(claim, send(client, claim), report)
     if reschedule:
         wake_at = next_wakeup()
         if wake_at is not None:
             schedule_pump(max(wake_at, timezone.now()), from_round=True)
     return report
+
+
+def _is_more_due() -> bool:
+    return WebhookDelivery.objects.filter(
+        status=Status.PENDING, next_attempt_at__lte=timezone.now(), webhook__is_enabled=True
+    ).exists()
 
 
 def next_wakeup() -> datetime | None:
