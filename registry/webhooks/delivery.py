@@ -159,13 +159,13 @@ def lease() -> timedelta:
     return timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
 
 
-def claim_next(now: datetime | None = None) -> Claim | None:
-    """Take the next due delivery of an enabled webhook: in flight under this worker's lease,
-    with its attempt recorded as started. None when nothing is due."""
+def claim_next(now: datetime | None = None, *, due_by: datetime | None = None) -> Claim | None:
+    """Take the next delivery of an enabled webhook due by ``due_by`` (default: now): in flight
+    under this worker's lease, with its attempt recorded as started. None when none is due."""
     with transaction.atomic():
         now = now or timezone.now()
         due = WebhookDelivery.objects.filter(
-            status=Status.PENDING, next_attempt_at__lte=now, webhook__is_enabled=True
+            status=Status.PENDING, next_attempt_at__lte=due_by or now, webhook__is_enabled=True
         ).order_by("next_attempt_at", "pk")
         # The webhook comes in the same query; only the delivery row is locked.
         delivery = _locking(due.select_related("webhook")).first()
@@ -394,12 +394,15 @@ def deliver_due(
     """One round: requeue expired leases, then send due deliveries until none is left (or the
     round's share is used up), then queue the next round for when it is needed."""
     report = RoundReport(requeued=requeue_expired())
+    # What falls due during the round (its own retries) is left to the next one, so a round
+    # always ends, however short the retry delays.
+    started = timezone.now()
     deadline = None if seconds is None else time.monotonic() + seconds
     with http_client() as client:
         while limit is None or report.sent < limit:
             if deadline is not None and time.monotonic() > deadline:
                 break
-            claim = claim_next()
+            claim = claim_next(due_by=started)
             if claim is None:
                 break
             if reschedule and report.sent == 0:
