@@ -28,6 +28,7 @@ check: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 	DEBUG=0 SECRET_KEY=check-deploy-$$(date +%s)-not-a-real-secret-key-0123456789abcdef \
+		FIELD_ENCRYPTION_KEYS=check-deploy-not-a-real-field-encryption-key \
 		ALLOWED_HOSTS=portal.example.com $(PY) manage.py check --deploy --fail-level WARNING
 
 format: $(STAMP)

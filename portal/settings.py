@@ -270,6 +270,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookStatusEnum": ["enabled", "disabled"],
+        "WebhookHealthEnum": "registry.models.webhooks.Webhook.Health",
+        "DeliveryStatusEnum": "registry.models.webhooks.WebhookDelivery.Status",
+    },
 }
 
 TASKS = {
@@ -299,6 +304,22 @@ TOKEN_LOGIN_FAILURES_PER_ACCOUNT = envint("TOKEN_LOGIN_FAILURES_PER_ACCOUNT", 10
 # Reverse proxies in front of the portal that append to X-Forwarded-For (0: none); the client
 # address of rate limits and audit rows is read through them.
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
+
+# Webhooks (docs/webhooks.md). Destinations in these networks are allowed even though they are
+# loopback, private or link-local (comma-separated CIDRs, e.g. 10.20.0.0/16).
+WEBHOOK_ALLOWED_NETWORKS = envlist("WEBHOOK_ALLOWED_NETWORKS")
+# Seconds a receiver has to answer; the lease on an attempt covers it with room to spare.
+WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "10"))
+WEBHOOK_LEASE_SECONDS = float(os.environ.get("WEBHOOK_LEASE_SECONDS", "120"))
+# Retries: exponential from the base delay, capped, with jitter, for as long as the window.
+WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "10"))
+WEBHOOK_RETRY_MAX_DELAY_SECONDS = float(os.environ.get("WEBHOOK_RETRY_MAX_DELAY_SECONDS", "10800"))
+WEBHOOK_RETRY_WINDOW_SECONDS = float(os.environ.get("WEBHOOK_RETRY_WINDOW_SECONDS", "86400"))
+# Failed attempts in a row after which a webhook is shown as unhealthy.
+WEBHOOK_UNHEALTHY_AFTER = envint("WEBHOOK_UNHEALTHY_AFTER", 3)
+# Keys that encrypt webhook secrets and custom header values at rest (registry.encryption);
+# the first encrypts, all decrypt. Unset: derived from SECRET_KEY (development).
+FIELD_ENCRYPTION_KEYS = envlist("FIELD_ENCRYPTION_KEYS")
 
 LOGGING = {
     "version": 1,

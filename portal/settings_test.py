@@ -16,6 +16,12 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Background tasks run in-process, straight away, so tests see their effects.
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
+# Webhook receivers in tests listen on the loopback; retries come quickly.
+WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+WEBHOOK_TIMEOUT = 3.0
+WEBHOOK_RETRY_BASE_SECONDS = 0.05
+WEBHOOK_RETRY_MAX_DELAY_SECONDS = 0.2
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not SQLite's shared in-memory database: live-server tests then get a connection
     # per thread, so a registry's requests to the portal and the test itself can run at once.

@@ -11,6 +11,7 @@ class RegistryConfig(AppConfig):
     def ready(self) -> None:
         from accounts.entra.directory import entra_user_signed_in
         from registry.entra_audit import record_entra_sign_in
+        from registry.webhooks import checks  # noqa: F401 - registers the webhook checks
 
         post_migrate.connect(_sync_builtin_roles, sender=self)
         entra_user_signed_in.connect(record_entra_sign_in, dispatch_uid="registry.entra_audit")

@@ -48,3 +48,11 @@ def apply_registry_events(registry_id: int) -> str:
         later = timezone.now() + EVENTS_RETRY_DELAY
         apply_registry_events.using(run_after=later).enqueue(registry_id)
     return f"{report.applied} applied, {report.failed} failed, {report.waiting} waiting"
+
+
+@task()
+def webhooks_deliver() -> str:
+    """A round of webhook deliveries (``registry.webhooks.delivery``); it queues the next."""
+    from registry.webhooks.delivery import deliver_due
+
+    return deliver_due().summary()

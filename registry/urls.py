@@ -17,6 +17,7 @@ from registry.views import (
     namespaces,
     registries,
     repositories,
+    webhooks,
 )
 
 
@@ -62,6 +63,9 @@ app_name = "registry"
 _registry = "registries/<oci_registry:registry>"
 _namespace = f"{_registry}/namespaces/<oci_repository:namespace>"
 _repository = f"{_registry}/repositories/<oci_repository:repository>"
+# Webhook names follow the registry-name grammar (5-50 letters and digits).
+_webhook = f"{_registry}/webhooks/<oci_registry:webhook>"
+_delivery = f"{_webhook}/deliveries/<int:delivery>"
 
 urlpatterns = [
     path("registries/", registries.registry_list, name="registry_list"),
@@ -94,4 +98,19 @@ urlpatterns = [
         manifests.manifest_delete,
         name="manifest_delete",
     ),
+    path(f"{_registry}/webhooks/", webhooks.webhook_list, name="webhook_list"),
+    path(f"{_registry}/webhooks/_new/", webhooks.webhook_create, name="webhook_create"),
+    path(f"{_webhook}/", webhooks.webhook_detail, name="webhook_detail"),
+    path(f"{_webhook}/_edit/", webhooks.webhook_edit, name="webhook_edit"),
+    path(f"{_webhook}/_toggle/", webhooks.webhook_toggle, name="webhook_toggle"),
+    path(f"{_webhook}/_delete/", webhooks.webhook_delete, name="webhook_delete"),
+    path(f"{_webhook}/_secret/", webhooks.webhook_rotate_secret, name="webhook_rotate_secret"),
+    path(f"{_webhook}/_ping/", webhooks.webhook_ping, name="webhook_ping"),
+    path(
+        f"{_webhook}/_redeliver/",
+        webhooks.webhook_redeliver_failed,
+        name="webhook_redeliver_failed",
+    ),
+    path(f"{_delivery}/", webhooks.delivery_detail, name="delivery_detail"),
+    path(f"{_delivery}/_redeliver/", webhooks.delivery_redeliver, name="delivery_redeliver"),
 ]

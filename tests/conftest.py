@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.registry", "tests.fakes.entra"]
+pytest_plugins = ["tests.fixtures.registry", "tests.fixtures.receiver", "tests.fakes.entra"]
 
 REQUIRE_ALL = os.environ.get("PORTCULLIS_REQUIRE_ALL", "") not in {"", "0", "false"}
 

@@ -10,13 +10,14 @@ meeting a bare 404. Paths under the API that match nothing get a 404 problem too
 from django.urls import path, re_path
 
 from accounts import api as identity_api
-from registry.api import views
+from registry.api import views, webhook_views
 from registry.api.access_urls import urlpatterns as access_urlpatterns
 
 app_name = "api"
 
 _registry = "registries/<str:registry>"
 _repository = f"{_registry}/repositories/<path:repository>"
+_webhook = f"{_registry}/webhooks/<str:webhook>"
 
 urlpatterns = [
     path("registries/", views.RegistryList.as_view(), name="registry-list"),
@@ -68,5 +69,29 @@ urlpatterns = [
     path("tokens/", identity_api.TokenList.as_view(), name="token-list"),
     path("tokens/<str:id>/", identity_api.TokenDetail.as_view(), name="token-detail"),
     *access_urlpatterns,
+    path(f"{_registry}/webhooks/", webhook_views.WebhookList.as_view(), name="webhook-list"),
+    path(f"{_webhook}/", webhook_views.WebhookDetail.as_view(), name="webhook-detail"),
+    path(f"{_webhook}/ping/", webhook_views.WebhookPing.as_view(), name="webhook-ping"),
+    path(f"{_webhook}/secret/", webhook_views.WebhookSecret.as_view(), name="webhook-secret"),
+    path(
+        f"{_webhook}/deliveries/",
+        webhook_views.DeliveryList.as_view(),
+        name="webhook-delivery-list",
+    ),
+    path(
+        f"{_webhook}/deliveries/redeliver/",
+        webhook_views.DeliveryRedeliverFailed.as_view(),
+        name="webhook-delivery-redeliver-failed",
+    ),
+    path(
+        f"{_webhook}/deliveries/<int:delivery>/",
+        webhook_views.DeliveryDetail.as_view(),
+        name="webhook-delivery-detail",
+    ),
+    path(
+        f"{_webhook}/deliveries/<int:delivery>/redeliver/",
+        webhook_views.DeliveryRedeliver.as_view(),
+        name="webhook-delivery-redeliver",
+    ),
     re_path(r"^(?P<path>.*)$", views.endpoint_not_found, name="endpoint-not-found"),
 ]

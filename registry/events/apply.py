@@ -26,6 +26,7 @@ from registry.backend import NotFound, RegistryClient, RegistryUnavailable, Unau
 from registry.models import Manifest, Registry, RegistryEvent, Repository, Tag
 from registry.services import client_for
 from registry.sync import index_manifest
+from registry.webhooks import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ def _apply_batch(registry_id: int, report: ApplyReport) -> int:
                 try:
                     with transaction.atomic():
                         _apply(client, registry, event)
+                        outbox.record_deliveries(registry, event)
                 except (RegistryUnavailable, Unauthorized) as exc:
                     _record_failure(event, f"registry unavailable: {exc}", final=False)
                     report.waiting = registry.events.filter(

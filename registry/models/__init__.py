@@ -6,9 +6,11 @@ from registry.models.audit import AuditEvent
 from registry.models.events import EventsSecret, RegistryEvent
 from registry.models.index import Manifest, Repository, Tag
 from registry.models.registries import Namespace, Registry, Tier
+from registry.models.webhooks import DeliveryAttempt, Webhook, WebhookDelivery
 
 __all__ = [
     "AuditEvent",
+    "DeliveryAttempt",
     "EventsSecret",
     "Manifest",
     "Namespace",
@@ -20,4 +22,6 @@ __all__ = [
     "RoleDefinition",
     "Tag",
     "Tier",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -45,6 +45,14 @@ ENDPOINTS = {
     "/api/v1/users/": {"get"},
     "/api/v1/groups/": {"get"},
     "/api/v1/audit-events/": {"get"},
+    "/api/v1/registries/{registry}/webhooks/": {"get", "post"},
+    "/api/v1/registries/{registry}/webhooks/{webhook}/": {"get", "patch", "delete"},
+    "/api/v1/registries/{registry}/webhooks/{webhook}/ping/": {"post"},
+    "/api/v1/registries/{registry}/webhooks/{webhook}/secret/": {"post"},
+    "/api/v1/registries/{registry}/webhooks/{webhook}/deliveries/": {"get"},
+    "/api/v1/registries/{registry}/webhooks/{webhook}/deliveries/redeliver/": {"post"},
+    "/api/v1/registries/{registry}/webhooks/{webhook}/deliveries/{delivery}/": {"get"},
+    "/api/v1/registries/{registry}/webhooks/{webhook}/deliveries/{delivery}/redeliver/": {"post"},
 }
 
 
@@ -113,6 +121,11 @@ def test_the_schema_names_the_promised_fields(client):
     assert fields("RoleAssignmentCreateRequest") >= promised
     assert fields("CheckAccess") >= {"allowed", "explanation", "via"}
     assert fields("RoleDefinition") >= {"name", "description", "actions", "is_builtin"}
+    webhook = {"name", "service_uri", "actions", "scope", "custom_headers", "status"}
+    assert fields("Webhook") >= webhook
+    assert fields("WebhookCreated") >= webhook | {"secret"}
+    assert fields("Delivery") >= {"id", "event_id", "action", "status", "attempts"}
+    assert "response_status" in fields("Delivery")
 
 
 def test_operations_document_their_problems_and_every_way_to_authenticate(client):
