@@ -290,6 +290,18 @@ TOKEN_SIGNING_KEY_FILE = os.environ.get(
 )
 # The ``iss`` of registry tokens; a registry's config names the same issuer.
 TOKEN_ISSUER = os.environ.get("TOKEN_ISSUER", "portcullis")
+# Seconds each web process remembers a token decision (who, where, which scopes: which actions)
+# and a registry by service name; 0 turns it off. Bounds how late a revocation shows in tokens.
+TOKEN_DECISION_CACHE_SECONDS = envint("TOKEN_DECISION_CACHE_SECONDS", 5)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Per process on purpose: a few seconds of memory, never shared, never a secret in a key.
+    "token-decisions": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "token-decisions",
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    },
+}
 # The largest notification envelope a registry may post (distribution sends small batches).
 REGISTRY_EVENTS_MAX_BYTES = int(os.environ.get("REGISTRY_EVENTS_MAX_BYTES", str(1024 * 1024)))
 # Certificates published in registries' token bundles beside the signing key's own: the next

@@ -31,3 +31,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     _where = _shm if _shm.is_dir() else DATA_DIR  # noqa: F405
     _checkout = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:12]  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(_where / f"portcullis-test-{_checkout}.sqlite3")}  # noqa: F405
+
+# Tests revoke and reassign, then ask at once: no remembered decisions unless a test wants them.
+TOKEN_DECISION_CACHE_SECONDS = 0

@@ -22,10 +22,12 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.http import HttpRequest, JsonResponse, QueryDict
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -104,13 +106,40 @@ def _check_sizes(data: QueryDict) -> None:
         raise BadRequest("PARAMETER_TOO_LARGE", "username is too long.")
 
 
+# Decisions (and registries by service name) are remembered this many seconds per process, so
+# a client asking again and again (a pull of many layers, a CI fleet) costs no queries; a
+# revoked secret or a removed assignment takes at most this long to show in new tokens.
+DECISIONS_CACHE = "token-decisions"
+
+
+def _remember_seconds() -> int:
+    return settings.TOKEN_DECISION_CACHE_SECONDS
+
+
 def _registry(data: QueryDict) -> Registry:
     service = data.get("service", "")
-    registry = Registry.objects.filter(service=service).first() if service else None
+    registry = _lookup_registry(service) if service else None
     if registry is None:
         shown = service if len(service) <= 100 else service[:100] + "…"
         raise BadRequest("UNKNOWN_SERVICE", f"No registry uses the service name {shown!r}.")
     return registry
+
+
+def _lookup_registry(service: str) -> Registry | None:
+    seconds = _remember_seconds()
+    key = "service:" + hashlib.sha256(service.encode()).hexdigest()
+    registry = caches[DECISIONS_CACHE].get(key) if seconds else None
+    if registry is None:
+        registry = Registry.objects.filter(service=service).first()
+        if registry is not None and seconds:
+            caches[DECISIONS_CACHE].set(key, registry, seconds)
+    return registry
+
+
+def _decision_key(registry: Registry, credentials: tuple[str, str, str], scopes: list) -> str:
+    """A digest of who asked for what, where: the plain secret never becomes a cache key."""
+    parts = [str(registry.pk), *credentials, *sorted(str(scope) for scope in scopes)]
+    return "decision:" + hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 def _scopes(data: QueryDict) -> list[TokenScope]:
@@ -262,25 +291,36 @@ def token(request: HttpRequest) -> JsonResponse:
     if credentials is None:
         return _error(401, "UNAUTHORIZED", UNAUTHORIZED)
     grant_type, account, secret = credentials
-    signed_in = _sign_in(
-        request,
-        registry,
-        account,
-        lambda: authenticate(registry, account, secret),
-        endpoint="token",
-        grant_type=grant_type,
-    )
-    if isinstance(signed_in, JsonResponse):
-        return signed_in
-    access = [
-        {"type": s.type, "name": s.name, "actions": grant(signed_in.principal, registry, s)}
-        for s in scopes
-    ]
+    offline = data.get("offline_token") == "true" or data.get("access_type") == "offline"
+    # A refresh token is a new secret every time: only plain token requests are remembered.
+    remember = _remember_seconds() if not offline else 0
+    key = _decision_key(registry, credentials, scopes) if remember else ""
+    decision = caches[DECISIONS_CACHE].get(key) if key else None
+    signed_in: Caller | JsonResponse | None = None
+    if decision is None:
+        signed_in = _sign_in(
+            request,
+            registry,
+            account,
+            lambda: authenticate(registry, account, secret),
+            endpoint="token",
+            grant_type=grant_type,
+        )
+        if isinstance(signed_in, JsonResponse):
+            return signed_in
+        access = [
+            {"type": s.type, "name": s.name, "actions": grant(signed_in.principal, registry, s)}
+            for s in scopes
+        ]
+        decision = (signed_in.subject, access)
+        if key:
+            caches[DECISIONS_CACHE].set(key, decision, remember)
+    subject, access = decision
     issued = datetime.datetime.now(datetime.UTC)
     signed = sign_registry_token(
         signing_key(),
         issuer=settings.TOKEN_ISSUER,
-        subject=signed_in.subject,
+        subject=subject,
         audience=registry.service,
         access=access,
         now=issued,
@@ -291,8 +331,11 @@ def token(request: HttpRequest) -> JsonResponse:
         "expires_in": int(DEFAULT_LIFETIME.total_seconds()),
         "issued_at": issued.isoformat().replace("+00:00", "Z"),
     }
-    offline = data.get("offline_token") == "true" or data.get("access_type") == "offline"
-    if offline and (refresh := _refresh_token(signed_in, registry)):
+    if (
+        offline
+        and isinstance(signed_in, Caller)
+        and (refresh := _refresh_token(signed_in, registry))
+    ):
         body["refresh_token"] = refresh
     return JsonResponse(body)
 
