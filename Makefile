@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export DEBUG ?= 1
 export PORTAL_URL ?= http://127.0.0.1:8000
 
-.PHONY: run test check lint format bench clean
+.PHONY: run test check lint format bench bench-tokens clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/catalog.py $(BENCH_ARGS)
+
+bench-tokens: $(STAMP)
+	$(PY) bench/tokens.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -602,7 +602,10 @@ def print_load(
         f"[{'met' if met else 'MISSED'}]"
     )
     busy = sum(s.cpu["machine"] for s in sides) / sum(s.wall for s in sides)
-    print(f"machine CPU busy during the timed rounds: {busy:.2f} of {os.cpu_count()} CPUs")
+    print(
+        f"machine CPU busy during the timed rounds: {busy:.2f} of {os.cpu_count()} CPUs; "
+        f"load average now {load_average()}"
+    )
     return ratio, met
 
 
@@ -700,7 +703,7 @@ def print_end_to_end(
     met = ratio <= target
     print(
         f"\nmedian token auth/no auth: {ratio:.2f}   target ≤ {target:.2f}   "
-        f"[{'met' if met else 'MISSED'}]"
+        f"[{'met' if met else 'MISSED'}]; load average now {load_average()}"
     )
     return ratio, met
 
@@ -813,25 +816,20 @@ def profile_in_process(population: Population, repeat: int) -> None:
     for _ in range(repeat):
         token_request()
     profiler.disable()
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("tottime").print_stats(20)
     print(f"\ncProfile of {repeat} token requests through the middleware (top 20 by own time):")
+    print_stats(profiler, "tottime", 20)
+    print("\nthe portal's own functions in it (by cumulative time):")
+    print_stats(profiler, "cumulative", rf"{ROOT}/(registry|accounts|portal)/", 15)
+
+
+def print_stats(profiler: cProfile.Profile, order: str, *restrictions: Any) -> None:
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(*restrictions)
     lines = out.getvalue().splitlines()
     start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
     for line in lines[start:]:
         if line.strip():
             print("  " + line.replace(str(ROOT) + "/", "").replace(sys.prefix + "/", ""))
-    out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(
-        rf"{ROOT}/(registry|accounts|portal)/", 15
-    )
-    print("\nthe portal's own functions in it (by cumulative time):")
-    lines = out.getvalue().splitlines()
-    start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
-    for line in lines[start:]:
-        if line.strip():
-            print("  " + line.replace(str(ROOT) + "/", ""))
 
 
 # --------------------------------------------------------------------------------------------
@@ -867,7 +865,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--connections", type=int, default=8, help="concurrent client connections (threads)"
     )
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per side and round")
-    parser.add_argument("--rounds", type=int, default=4, help="rounds (each runs both sides)")
+    parser.add_argument("--rounds", type=int, default=6, help="rounds (each runs both sides)")
     parser.add_argument("--warmup", type=float, default=2.0, help="untimed seconds per side")
     parser.add_argument("--inspect-runs", type=int, default=20, help="skopeo inspects per side")
     parser.add_argument("--inspect-warmup", type=int, default=2, help="untimed inspects per side")
@@ -953,7 +951,7 @@ def main(argv: list[str] | None = None) -> int:
                 gunicorn = start_portal(processes, data_dir, portal_port, args.workers)
                 print(f"date:      {datetime.now(UTC):%Y-%m-%d %H:%M UTC}")
                 print(f"machine:   {machine_description()}")
-                print(f"load:      {Path('/proc/loadavg').read_text().split()[:3]} before the run")
+                print(f"load:      {load_average()} before the run")
                 print(f"database:  {database}")
                 print(
                     f"data:      {population.assignments:,} role assignments in all: "
@@ -1066,6 +1064,11 @@ def end_to_end(
         env,
     )
     return print_end_to_end(guarded_times, open_times, END_TO_END_TARGET)[1]
+
+
+def load_average() -> str:
+    """The machine's load (1, 5, 15 minutes): other work on it shows in the figures."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def gunicorn_version() -> str:
