@@ -571,6 +571,25 @@ def run_load(
             client.close()
 
 
+def one_connection(sides: tuple[Side, Side], duration: float) -> dict[str, list[float]]:
+    """Latency with no concurrency: what one client waits for its token on an idle portal."""
+    latencies: dict[str, list[float]] = {side.name: [] for side in sides}
+    with httpx.Client(timeout=30.0) as client:
+        for number in range(4):
+            for side in sides if number % 2 == 0 else sides[::-1]:
+                latencies[side.name].extend(run_round(side, [client], duration / 4, None)[0])
+    return latencies
+
+
+def print_one_connection(latencies: dict[str, list[float]], duration: float) -> None:
+    print(f"\none connection, no concurrency ({duration:g} s per side, alternating):")
+    for name, values in latencies.items():
+        print(
+            f"  {name:<6} {len(values):>6,} requests  p50 {percentile(values, 50) * 1000:6.2f} ms"
+            f"  p95 {percentile(values, 95) * 1000:6.2f} ms"
+        )
+
+
 def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
@@ -996,6 +1015,7 @@ def main(argv: list[str] | None = None) -> int:
                         sides, meter, args.connections, args.duration, args.rounds, args.warmup
                     )
                     results.append(print_load(sides, meter.measures_database, THROUGHPUT_TARGET)[1])
+                    print_one_connection(one_connection(sides, args.duration), args.duration)
                 if not args.skip_inspect:
                     results.append(
                         end_to_end(
