@@ -538,7 +538,10 @@ def run_round(
     latencies = []
     for out in answers:
         for latency, status, body in out:
-            problem = side.check(status, body)
+            try:
+                problem = side.check(status, body)
+            except Exception as exc:  # not JSON, not a JWT: as wrong as a wrong grant
+                problem = f"unreadable answer ({exc!r}): {body[:300]!r}"
             if problem is not None:
                 raise RuntimeError(f"{side.name} {side.request_label}: {problem}")
             latencies.append(latency)
