@@ -7,7 +7,7 @@ export DEBUG ?= 1
 PORT ?= 8000
 export PORTAL_URL ?= http://127.0.0.1:$(PORT)
 
-.PHONY: run test check lint format bench clean
+.PHONY: run test check lint format bench bench-tokens clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/catalog.py $(BENCH_ARGS)
+
+bench-tokens: $(STAMP)
+	$(PY) bench/tokens.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var
