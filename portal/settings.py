@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -98,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.site",
+                "registry.access_requests.context_processors.navigation",
             ],
         },
     }
@@ -170,6 +172,15 @@ EMAIL_BACKEND = (
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend"
 )
+# EMAIL_URL (smtp://user:password@host:587/?tls=True, submission://…, console:, dummy:) sets
+# the backend and the server in one value; the tests always use Django's in-memory outbox.
+EMAIL_TIMEOUT = 10
+if os.environ.get("EMAIL_URL"):
+    globals().update(
+        {k: v for k, v in dj_email_url.parse(os.environ["EMAIL_URL"]).items() if v is not None}
+    )
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "portcullis@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -227,6 +238,14 @@ TOKEN_LOGIN_FAILURES_PER_ACCOUNT = envint("TOKEN_LOGIN_FAILURES_PER_ACCOUNT", 10
 # Reverse proxies in front of the portal that append to X-Forwarded-For (0: none); the client
 # address of rate limits and audit rows is read through them.
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
+
+# Access requests (docs/access-requests.md): the days a grant lasts unless asked otherwise, the
+# longest one may ask for, how long a request waits untouched before it expires, and how long
+# before a grant ends its holder is reminded.
+ACCESS_REQUEST_DEFAULT_DAYS = envint("ACCESS_REQUEST_DEFAULT_DAYS", 30)
+ACCESS_REQUEST_MAX_DAYS = envint("ACCESS_REQUEST_MAX_DAYS", 365)
+ACCESS_REQUEST_PENDING_DAYS = envint("ACCESS_REQUEST_PENDING_DAYS", 14)
+ACCESS_REQUEST_REMINDER_DAYS = envint("ACCESS_REQUEST_REMINDER_DAYS", 7)
 
 LOGGING = {
     "version": 1,

@@ -17,6 +17,7 @@ urlpatterns = [
     path("registry-events/<str:registry>/", registry_events.receive, name="registry-events"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("access-requests/", include("registry.access_request_urls", namespace="access_requests")),
     path("api/v1/", include("registry.api.urls", namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.registry"]
+pytest_plugins = ["tests.fixtures.registry", "tests.fixtures.access_requests"]
 
 REQUIRE_ALL = os.environ.get("PORTCULLIS_REQUIRE_ALL", "") not in {"", "0", "false"}
 

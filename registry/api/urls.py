@@ -9,7 +9,7 @@ meeting a bare 404. Paths under the API that match nothing get a 404 problem too
 
 from django.urls import path, re_path
 
-from registry.api import views
+from registry.api import request_views, views
 
 app_name = "api"
 
@@ -27,6 +27,25 @@ urlpatterns = [
     ),
     path(f"{_registry}/repositories/", views.RepositoryList.as_view(), name="repository-list"),
     path(f"{_registry}/events/", views.RegistryEventList.as_view(), name="registry-event-list"),
+    path("access-requests/", request_views.AccessRequestList.as_view(), name="access-request-list"),
+    path(
+        "access-requests/<int:pk>/",
+        request_views.AccessRequestDetail.as_view(),
+        name="access-request-detail",
+    ),
+    *(
+        path(
+            f"access-requests/<int:pk>/{verb}/",
+            view.as_view(),
+            name=f"access-request-{verb}",
+        )
+        for verb, view in (
+            ("approve", request_views.AccessRequestApprove),
+            ("deny", request_views.AccessRequestDeny),
+            ("cancel", request_views.AccessRequestCancel),
+            ("extend", request_views.AccessRequestExtend),
+        )
+    ),
     # Sub-resources before the repository itself: ``<path:repository>/`` would match them too.
     path(f"{_repository}/_tags/", views.TagList.as_view(), name="tag-list"),
     path(f"{_repository}/_tags/<str:tag>/", views.TagDetail.as_view(), name="tag-detail"),

@@ -6,8 +6,11 @@ from registry.models.audit import AuditEvent
 from registry.models.events import EventsSecret, RegistryEvent
 from registry.models.index import Manifest, Repository, Tag
 from registry.models.registries import Namespace, Registry, Tier
+from registry.models.requests import AccessRequest, AccessRequestApproval
 
 __all__ = [
+    "AccessRequest",
+    "AccessRequestApproval",
     "AuditEvent",
     "EventsSecret",
     "Manifest",
