@@ -209,6 +209,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Named apart from other endpoints' ``status`` and ``principal_type`` enums.
+    "ENUM_NAME_OVERRIDES": {
+        "AccessRequestStatusEnum": "registry.models.requests.AccessRequest.Status",
+        "AccessRequestPrincipalTypeEnum": "registry.models.requests.AccessRequest.PrincipalType",
+    },
 }
 
 TASKS = {

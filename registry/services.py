@@ -261,8 +261,9 @@ def namespace_create(
         action="namespace.create",
         scope=namespace.scope,
         owners=sorted(o.get_username() for o in owners),
-        approvals_required=approvals_required,
-        permanent_grants_allowed=permanent_grants_allowed,
+        # The access-request policy, when it is not the default one.
+        **({"approvals_required": approvals_required} if approvals_required != 1 else {}),
+        **({"permanent_grants_allowed": True} if permanent_grants_allowed else {}),
     )
     return namespace
 

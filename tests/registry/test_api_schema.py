@@ -29,6 +29,12 @@ ENDPOINTS = {
         "get",
         "delete",
     },
+    "/api/v1/access-requests/": {"get", "post"},
+    "/api/v1/access-requests/{id}/": {"get"},
+    "/api/v1/access-requests/{id}/approve/": {"post"},
+    "/api/v1/access-requests/{id}/deny/": {"post"},
+    "/api/v1/access-requests/{id}/cancel/": {"post"},
+    "/api/v1/access-requests/{id}/extend/": {"post"},
 }
 
 
