@@ -172,7 +172,7 @@ EMAIL_BACKEND = (
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend"
 )
-# EMAIL_URL (smtp://user:password@host:587/?tls=True, submission://…, console:, dummy:) sets
+# EMAIL_URL (submission://user:password@host:587, smtp://…:465/?ssl=True, console://) sets
 # the backend and the server in one value; the tests always use Django's in-memory outbox.
 EMAIL_TIMEOUT = 10
 if os.environ.get("EMAIL_URL"):

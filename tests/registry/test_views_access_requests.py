@@ -387,3 +387,27 @@ def test_the_namespace_form_sets_the_access_request_policy(admin_client, world):
     namespace = Namespace.objects.get(pk=world.team_a.pk)
     assert (namespace.approvals_required, namespace.permanent_grants_allowed) == (2, False)
     assert ask(world).approvals_required == 2
+
+
+@pytest.mark.parametrize("path", ["/access-requests/inbox/", "/access-requests/"])
+def test_the_lists_cost_the_same_for_many_requests(
+    client, world, path, django_assert_max_num_queries
+):
+    def count_queries():
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(path).status_code == 200
+        return len(captured)
+
+    signed_in(client, world.linda if "inbox" in path else world.dave)
+    ask(world, role_name="AcrPull")
+    few = count_queries()
+    for scope in (TEAM_A, TEAM_B):
+        for name in ("AcrPush", "AcrDelete", "Reader", "Auditor"):
+            if (scope, name) != (TEAM_A, "AcrPull"):
+                ask(world, scope=scope, role_name=name)
+    assert count_queries() == few
+    with django_assert_max_num_queries(12):
+        client.get(path)
