@@ -3,7 +3,8 @@
 The permission checks refuse with ``You are not allowed to do {action} at {scope}.``
 (``registry.views.access.authorize``); the offer reads the action and the scope back from that
 message and links to the request form with the scope and the smallest built-in role that
-allows the action. Any other refusal offers the empty form.
+allows the action. A refusal without a message offers the empty form; one with another message
+(deciding one's own request) offers nothing.
 """
 
 from __future__ import annotations
@@ -34,7 +35,12 @@ def request_access_offer(context: dict[str, Any]) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if not selectors.is_person(user):
         return {"offer": None}
-    refused = parse_refusal(str(context.get("exception", "")))
+    message = str(context.get("exception", "") or "")
+    refused = parse_refusal(message)
+    if refused is None and message:
+        # A refusal that is not about a missing action (one's own request, a machine caller):
+        # asking for a role would not help.
+        return {"offer": None}
     query: dict[str, str] = {}
     role = None
     if refused is not None:

@@ -242,7 +242,11 @@ def _decided(request: HttpRequest, found: AccessRequest, message: str, ok: bool)
 def approve(request: HttpRequest, pk: int) -> HttpResponse:
     found = _access_request_for(request, pk)
     form = ApproveForm(request.POST, requested_days=found.duration_days)
-    options = {"duration_days": form.cleaned_data["duration"]} if form.is_valid() else {}
+    options: dict[str, Any] = {}
+    if "duration" in request.POST:  # left out (bulk forms, scripts): as asked
+        if not form.is_valid():
+            return _decided(request, found, "Choose how long to grant, at most as asked.", ok=False)
+        options["duration_days"] = form.cleaned_data["duration"]
     try:
         outcome = services.access_request_approve(
             actor=request.user, access_request=found, **options

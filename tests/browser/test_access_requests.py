@@ -145,3 +145,41 @@ def test_a_developer_asks_the_team_lead_approves_in_the_inbox_and_the_grant_ends
     after = push(image, portal_registry.host, repository, creds, tmp_path, tag="2.0")
     assert refused(after), after.stderr
     assert errors == []
+
+
+PHONE_WIDTH = 375
+
+
+@pytest.mark.parametrize(
+    "path", ["/access-requests/new/", "/access-requests/", "/access-requests/inbox/", "detail"]
+)
+def test_the_request_pages_fit_a_375px_screen(browser, live_server, django_user_model, path):
+    registry = Registry.objects.create(name="phoneacr", login_server="http://127.0.0.1:15998")
+    team_a = Namespace.objects.create(registry=registry, name="team-a")
+    dave = django_user_model.objects.create_user("dave", "dave@example.com", PASSWORD)
+    linda = django_user_model.objects.create_user("linda", "linda@example.com", PASSWORD)
+    team_a.owners.set([linda])
+    from registry.access_requests.services import access_request_create
+
+    asked = access_request_create(
+        actor=dave,
+        role=RoleDefinition.objects.get(name="AcrPush"),
+        scope=team_a.scope,
+        justification="A long justification that has to wrap on a small screen, twice over.",
+    )
+    context = browser.new_context(
+        base_url=live_server.url,
+        viewport={"width": PHONE_WIDTH, "height": 740},
+        is_mobile=True,
+        has_touch=True,
+    )
+    context.set_default_timeout(10_000)
+    try:
+        phone = context.new_page()
+        sign_in(phone, "linda" if path.endswith("inbox/") else "dave")
+        phone.goto(f"/access-requests/{asked.pk}/" if path == "detail" else path)
+        expect(phone.get_by_role("heading", level=1)).to_be_visible()
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE_WIDTH, f"{path} is {width}px wide on a 375px screen"
+    finally:
+        context.close()

@@ -351,3 +351,26 @@ def test_the_schema_documents_the_endpoints(client, world):
     assert set(fields) >= PROMISED_FIELDS
     statuses = schema["components"]["schemas"]["AccessRequestStatusEnum"]["enum"]
     assert set(statuses) == {"pending", "approved", "denied", "cancelled", "expired"}
+
+
+def test_the_namespace_policy_is_set_through_the_namespace_endpoint(admin_client, world):
+    path = "/api/v1/registries/prod1/namespaces/team-a/"
+    assert admin_client.get(path).json()["approvals_required"] == 1
+
+    changed = admin_client.patch(
+        path,
+        {"approvals_required": 2, "permanent_grants_allowed": True},
+        content_type="application/json",
+    )
+
+    assert changed.status_code == 200, changed.content
+    assert (changed.json()["approvals_required"], changed.json()["permanent_grants_allowed"]) == (
+        2,
+        True,
+    )
+    assert_problem(
+        admin_client.patch(path, {"approvals_required": 3}, content_type="application/json"), 400
+    )
+    event = AuditEvent.objects.filter(action="namespace.update").latest("pk")
+    assert event.details["changes"]["approvals_required"] == {"from": 1, "to": 2}
+    assert ask(world).approvals_required == 2

@@ -61,8 +61,14 @@ def test_the_403_page_offers_the_smallest_role_with_the_scope_filled_in(client, 
 
 def test_the_403_page_without_a_named_action_offers_the_empty_form(client, world, settings):
     settings.DEBUG = False
-    html = render_to_string("403.html", {"exception": "Nope."}, request=_request_for(world.dave))
+    html = render_to_string("403.html", {"exception": ""}, request=_request_for(world.dave))
     assert 'href="/access-requests/new/"' in html
+    own = render_to_string(
+        "403.html",
+        {"exception": "Nobody decides their own access request."},
+        request=_request_for(world.dave),
+    )
+    assert "/access-requests/new/" not in own
 
 
 def _request_for(user):
@@ -224,6 +230,14 @@ def test_cancel_on_an_inline_deny_puts_the_row_back(client, world):
     html = response.content.decode()
     assert html.lstrip().startswith(f'<tr id="request-{asked.pk}">')
     assert f"Approve request {asked.pk}" in html
+
+
+def test_an_invalid_duration_approves_nothing(client, world):
+    asked = ask(world, duration_days=7)
+    signed_in(client, world.linda)
+    response = client.post(f"/access-requests/{asked.pk}/approve/", {"duration": "30"}, follow=True)
+    assert "at most as asked" in response.content.decode()
+    assert AccessRequest.objects.get().status == "pending"
 
 
 def test_decisions_work_without_javascript(client, world):
