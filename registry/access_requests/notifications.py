@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SUBJECTS = {
-    "created": "asks for {role} at {scope}",
-    "extension_requested": "asks to extend {role} at {scope}",
+    "created": "{requester} asks for {role} at {scope}",
+    "extension_requested": "{requester} asks to extend {role} at {scope}",
     "approval": "approved once, waiting for a second team lead",
     "approved": "approved: {role} at {scope}",
     "denied": "denied: {role} at {scope}",
@@ -67,7 +67,11 @@ def send(access_request: AccessRequest, event: str) -> int:
                 recipients.setdefault(approver.email.lower(), "approver")
     if not recipients:
         return 0
-    names = {"role": access_request.role.name, "scope": access_request.scope}
+    names = {
+        "role": access_request.role.name,
+        "scope": access_request.scope,
+        "requester": requester.get_username(),
+    }
     subject = f"[Portcullis] Access request {access_request.pk}: " + SUBJECTS[event].format(**names)
     links = {
         "request": absolute(reverse("access_requests:detail", args=[access_request.pk])),

@@ -547,6 +547,11 @@ def test_each_step_mails_the_requester_and_the_approvers_with_links(
     assert created == {("dave@example.com",), ("linda@example.com",), ("sam@example.com",)}
     to_linda = next(m for m in mail.outbox if m.to == ["linda@example.com"])
     assert "dave asks for AcrPush at /registries/prod1/namespaces/team-a" in to_linda.body
+    assert to_linda.subject == (
+        f"[Portcullis] Access request {asked.pk}: dave asks for AcrPush at {TEAM_A}"
+    )
+    to_dave = next(m for m in mail.outbox if m.to == ["dave@example.com"])
+    assert "You asked for AcrPush" in to_dave.body
     assert f"https://portal.example.com/access-requests/{asked.pk}/" in to_linda.body
     assert "https://portal.example.com/access-requests/inbox/" in to_linda.body
 
