@@ -213,6 +213,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AccessRequestStatusEnum": "registry.models.requests.AccessRequest.Status",
         "AccessRequestPrincipalTypeEnum": "registry.models.requests.AccessRequest.PrincipalType",
+        "PrincipalTypeEnum": "registry.models.access.RoleAssignment.PrincipalType",
     },
 }
 

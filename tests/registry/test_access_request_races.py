@@ -77,13 +77,13 @@ def approve(actor, access_request_id: int) -> services.Outcome:
     return services.access_request_approve(actor=actor, access_request=found)
 
 
-def test_two_leads_approving_at_once_create_one_assignment(world, monkeypatch):
-    asked = ask(world)
+def test_two_leads_approving_at_once_create_one_assignment(crew, monkeypatch):
+    asked = ask(crew)
     entered, release = hold_inside_the_transaction(monkeypatch, "_grant")
     results: list[Any] = []
 
     def linda() -> services.Outcome:
-        return approve(world.linda, asked.pk)
+        return approve(crew.linda, asked.pk)
 
     finished: dict[str, bool] = {}
 
@@ -91,7 +91,7 @@ def test_two_leads_approving_at_once_create_one_assignment(world, monkeypatch):
         # Start only once linda holds the lock and has created the assignment, uncommitted.
         assert entered.wait(TIMEOUT)
         threading.Timer(0.5, release.set).start()  # let sam block on the lock first
-        outcome = approve(world.sam, asked.pk)
+        outcome = approve(crew.sam, asked.pk)
         finished["after linda let go"] = release.is_set()
         return outcome
 
@@ -103,18 +103,18 @@ def test_two_leads_approving_at_once_create_one_assignment(world, monkeypatch):
     # sam waited for linda's transaction: his answer came after she let go of the row.
     assert finished == {"after linda let go": True}
     assert not results[1].changed
-    assert RoleAssignment.objects.filter(user=world.dave).count() == 1
+    assert RoleAssignment.objects.filter(user=crew.dave).count() == 1
     assert AccessRequestApproval.objects.filter(request=asked).count() == 1
     assert AuditEvent.objects.filter(action="accessRequest.approve").count() == 1
     asked.refresh_from_db()
     assert asked.status == AccessRequest.Status.APPROVED
-    assert asked.assignment == RoleAssignment.objects.get(user=world.dave)
+    assert asked.assignment == RoleAssignment.objects.get(user=crew.dave)
 
 
 def test_without_the_row_lock_the_unique_step_still_lets_one_approval_win(
-    world, monkeypatch, caplog
+    crew, monkeypatch, caplog
 ):
-    asked = ask(world)
+    asked = ask(crew)
 
     def unlocked(access_request: AccessRequest) -> AccessRequest:
         # What a service that forgot select_for_update would read.
@@ -134,14 +134,14 @@ def test_without_the_row_lock_the_unique_step_still_lets_one_approval_win(
     monkeypatch.setattr(AccessRequestApproval.objects, "create", create_after_both_read)
 
     results = run_in_threads(
-        lambda: approve(world.linda, asked.pk), lambda: approve(world.sam, asked.pk)
+        lambda: approve(crew.linda, asked.pk), lambda: approve(crew.sam, asked.pk)
     )
 
     assert all(isinstance(r, services.Outcome) for r in results), results
     assert sorted(r.changed for r in results) == [False, True]
     loser = next(r for r in results if not r.changed)
     assert "already approved" in loser.message
-    assert RoleAssignment.objects.filter(user=world.dave).count() == 1
+    assert RoleAssignment.objects.filter(user=crew.dave).count() == 1
     steps = AccessRequestApproval.objects.filter(request=asked).values_list("step", flat=True)
     assert list(steps) == [1]
     if connection.vendor == "postgresql":
@@ -149,20 +149,20 @@ def test_without_the_row_lock_the_unique_step_still_lets_one_approval_win(
         assert "lost a race" in caplog.text
 
 
-def test_a_cancel_racing_an_approval_leaves_one_consistent_outcome(world, monkeypatch):
-    asked = ask(world)
+def test_a_cancel_racing_an_approval_leaves_one_consistent_outcome(crew, monkeypatch):
+    asked = ask(crew)
     entered, release = hold_inside_the_transaction(monkeypatch, "_grant")
 
     def dave_cancels() -> Any:
         assert entered.wait(TIMEOUT)
         threading.Timer(0.5, release.set).start()
         found = AccessRequest.objects.get(pk=asked.pk)
-        return services.access_request_cancel(actor=world.dave, access_request=found)
+        return services.access_request_cancel(actor=crew.dave, access_request=found)
 
-    approval, cancel = run_in_threads(lambda: approve(world.linda, asked.pk), dave_cancels)
+    approval, cancel = run_in_threads(lambda: approve(crew.linda, asked.pk), dave_cancels)
 
     assert isinstance(approval, services.Outcome) and approval.changed
     assert isinstance(cancel, services.ActionRefused)
     asked.refresh_from_db()
     assert asked.status == AccessRequest.Status.APPROVED
-    assert RoleAssignment.objects.filter(user=world.dave).count() == 1
+    assert RoleAssignment.objects.filter(user=crew.dave).count() == 1

@@ -45,12 +45,12 @@ def test_the_routes_are_where_the_design_puts_them():
         assert api_url(f"access-request-{verb}", pk=7) == f"/api/v1/access-requests/7/{verb}/"
 
 
-def test_a_developer_asks_and_the_team_lead_approves(client, world):
+def test_a_developer_asks_and_the_team_lead_approves(client, crew):
     asked = post(
         client,
         LIST,
         {"role": "AcrPush", "scope": TEAM_A, "justification": "CI for team-a", "duration_days": 14},
-        world.dave,
+        crew.dave,
     )
 
     assert asked.status_code == 201, asked.content
@@ -66,7 +66,7 @@ def test_a_developer_asks_and_the_team_lead_approves(client, world):
     assert body["approvals_required"] == 1
     assert asked["Location"].endswith(url(body["id"]))
 
-    approved = post(client, url(body["id"], "approve"), {}, world.linda)
+    approved = post(client, url(body["id"], "approve"), {}, crew.linda)
 
     assert approved.status_code == 200, approved.content
     decided = approved.json()
@@ -74,21 +74,21 @@ def test_a_developer_asks_and_the_team_lead_approves(client, world):
     assert decided["decided_by"] == "linda"
     assert [a["approver"] for a in decided["approvals"]] == ["linda"]
     assignment = RoleAssignment.objects.get(pk=decided["assignment"])
-    assert assignment.user == world.dave
+    assert assignment.user == crew.dave
     assert decided["expires_at"] is not None
     assert assignment.expires_at == pytest.approx(
         timezone.now() + datetime.timedelta(days=14), abs=datetime.timedelta(seconds=5)
     )
 
 
-def test_the_default_duration_is_thirty_days(client, world):
+def test_the_default_duration_is_thirty_days(client, crew):
     body = post(
-        client, LIST, {"role": "acrpull", "scope": TEAM_A, "justification": "x"}, world.dave
+        client, LIST, {"role": "acrpull", "scope": TEAM_A, "justification": "x"}, crew.dave
     ).json()
     assert (body["role"], body["duration_days"]) == ("AcrPull", 30)
 
 
-def test_asking_for_a_service_principal_one_owns_by_client_id_or_name(client, world, dave_ci):
+def test_asking_for_a_service_principal_one_owns_by_client_id_or_name(client, crew, dave_ci):
     by_id = post(
         client,
         LIST,
@@ -99,7 +99,7 @@ def test_asking_for_a_service_principal_one_owns_by_client_id_or_name(client, wo
             "principal": str(dave_ci.client_id),
             "justification": "deploys",
         },
-        world.dave,
+        crew.dave,
     )
     assert by_id.status_code == 201, by_id.content
     assert by_id.json()["principal"] == str(dave_ci.client_id)
@@ -115,7 +115,7 @@ def test_asking_for_a_service_principal_one_owns_by_client_id_or_name(client, wo
             "principal": "dave-ci",
             "justification": "pulls",
         },
-        world.dave,
+        crew.dave,
     )
     assert by_name.status_code == 201, by_name.content
 
@@ -145,35 +145,35 @@ def without(name):
         ({**BASE, "status": "approved"}, "status"),
     ],
 )
-def test_bad_input_is_a_400_naming_the_field(client, world, data, field):
-    response = post(client, LIST, data, world.dave)
+def test_bad_input_is_a_400_naming_the_field(client, crew, data, field):
+    response = post(client, LIST, data, crew.dave)
     body = assert_problem(response, 400)
     assert field in body["errors"], body
     assert not AccessRequest.objects.exists()
 
 
-def test_a_permanent_grant_where_the_namespace_allows_it(client, world):
-    Namespace.objects.filter(pk=world.team_a.pk).update(permanent_grants_allowed=True)
+def test_a_permanent_grant_where_the_namespace_allows_it(client, crew):
+    Namespace.objects.filter(pk=crew.team_a.pk).update(permanent_grants_allowed=True)
     response = post(
         client,
         LIST,
         {"role": "AcrPull", "scope": TEAM_A, "justification": "x", "duration_days": None},
-        world.dave,
+        crew.dave,
     )
     assert response.status_code == 201, response.content
     assert response.json()["duration_days"] is None
 
 
-def test_asking_twice_or_for_what_one_holds_is_a_409(client, world):
+def test_asking_twice_or_for_what_one_holds_is_a_409(client, crew):
     data = {"role": "AcrPush", "scope": TEAM_A, "justification": "x"}
-    assert post(client, LIST, data, world.dave).status_code == 201
-    assert "already pending" in assert_problem(post(client, LIST, data, world.dave), 409)["detail"]
-    held = assert_problem(post(client, LIST, data, world.sam), 409)
+    assert post(client, LIST, data, crew.dave).status_code == 201
+    assert "already pending" in assert_problem(post(client, LIST, data, crew.dave), 409)["detail"]
+    held = assert_problem(post(client, LIST, data, crew.sam), 409)
     assert "already holds" in held["detail"]
 
 
-def test_anonymous_callers_are_refused(client, world):
-    asked = ask(world)
+def test_anonymous_callers_are_refused(client, crew):
+    asked = ask(crew)
     assert_problem(client.get(LIST), 401)
     assert_problem(post(client, url(asked.pk, "approve")), 401)
 
@@ -181,167 +181,165 @@ def test_anonymous_callers_are_refused(client, world):
 # Who sees what ---------------------------------------------------------------------------
 
 
-def test_the_list_shows_ones_own_requests_and_those_one_may_decide(client, world):
-    mine = ask(world)
-    carls = ask(world, actor=world.carl, scope=TEAM_B, role_name="AcrPull")
+def test_the_list_shows_ones_own_requests_and_those_one_may_decide(client, crew):
+    mine = ask(crew)
+    carls = ask(crew, actor=crew.carl, scope=TEAM_B, role_name="AcrPull")
 
     def ids(user, query=""):
         return [row["id"] for row in get(client, LIST + query, user).json()["results"]]
 
-    assert ids(world.dave) == [mine.pk]
-    assert ids(world.carl) == [carls.pk]
-    assert ids(world.linda) == [mine.pk]
-    assert ids(world.rita) == []
-    assert ids(world.linda, "?inbox=true") == [mine.pk]
-    assert ids(world.dave, "?inbox=true") == []
-    assert ids(world.dave, "?mine=true&status=pending") == [mine.pk]
-    assert ids(world.dave, "?status=approved") == []
-    assert_problem(get(client, LIST + "?status=nonsense", world.dave), 400)
+    assert ids(crew.dave) == [mine.pk]
+    assert ids(crew.carl) == [carls.pk]
+    assert ids(crew.linda) == [mine.pk]
+    assert ids(crew.rita) == []
+    assert ids(crew.linda, "?inbox=true") == [mine.pk]
+    assert ids(crew.dave, "?inbox=true") == []
+    assert ids(crew.dave, "?mine=true&status=pending") == [mine.pk]
+    assert ids(crew.dave, "?status=approved") == []
+    assert_problem(get(client, LIST + "?status=nonsense", crew.dave), 400)
 
 
-def test_the_list_costs_the_same_for_many_requests(client, world, django_assert_max_num_queries):
+def test_the_list_costs_the_same_for_many_requests(client, crew, django_assert_max_num_queries):
     for scope in (TEAM_A, TEAM_B):
         for role_name in ("AcrPull", "AcrPush", "AcrDelete", "Reader"):
-            ask(world, scope=scope, role_name=role_name)
-    headers = bearer(world.linda)
+            ask(crew, scope=scope, role_name=role_name)
+    headers = bearer(crew.linda)
     with django_assert_max_num_queries(6):
         response = client.get(LIST, **headers)
     assert len(response.json()["results"]) == 4
 
 
-def test_one_request_is_read_by_its_requester_and_its_approvers(client, world):
-    asked = ask(world)
-    assert get(client, url(asked.pk), world.dave).status_code == 200
-    assert get(client, url(asked.pk), world.linda).status_code == 200
-    assert get(client, url(asked.pk), world.sam).json()["status"] == "pending"
+def test_one_request_is_read_by_its_requester_and_its_approvers(client, crew):
+    asked = ask(crew)
+    assert get(client, url(asked.pk), crew.dave).status_code == 200
+    assert get(client, url(asked.pk), crew.linda).status_code == 200
+    assert get(client, url(asked.pk), crew.sam).json()["status"] == "pending"
     # rita sees team-a, so she is told what she lacks; carl sees nothing there.
     assert (
         "roleAssignments/write"
-        in assert_problem(get(client, url(asked.pk), world.rita), 403)["detail"]
+        in assert_problem(get(client, url(asked.pk), crew.rita), 403)["detail"]
     )
-    assert_problem(get(client, url(asked.pk), world.carl), 404)
-    assert_problem(get(client, url(999999), world.dave), 404)
+    assert_problem(get(client, url(asked.pk), crew.carl), 404)
+    assert_problem(get(client, url(999999), crew.dave), 404)
 
 
 # Deciding --------------------------------------------------------------------------------
 
 
-def test_self_approval_is_refused(client, world):
-    asked = ask(world, actor=world.linda)
+def test_self_approval_is_refused(client, crew):
+    asked = ask(crew, actor=crew.linda)
     assert (
         "own"
-        in assert_problem(post(client, url(asked.pk, "approve"), {}, world.linda), 403)["detail"]
+        in assert_problem(post(client, url(asked.pk, "approve"), {}, crew.linda), 403)["detail"]
     )
-    assert not RoleAssignment.objects.filter(user=world.linda, role__name="AcrPush").exists()
+    assert not RoleAssignment.objects.filter(user=crew.linda, role__name="AcrPush").exists()
 
 
-def test_approving_without_role_assignments_write_is_refused(client, world):
-    asked = ask(world)
-    assert_problem(post(client, url(asked.pk, "approve"), {}, world.rita), 403)
-    assert_problem(post(client, url(asked.pk, "approve"), {}, world.carl), 404)
-    assert_problem(post(client, url(asked.pk, "deny"), {"reason": "no"}, world.rita), 403)
+def test_approving_without_role_assignments_write_is_refused(client, crew):
+    asked = ask(crew)
+    assert_problem(post(client, url(asked.pk, "approve"), {}, crew.rita), 403)
+    assert_problem(post(client, url(asked.pk, "approve"), {}, crew.carl), 404)
+    assert_problem(post(client, url(asked.pk, "deny"), {"reason": "no"}, crew.rita), 403)
     asked.refresh_from_db()
     assert asked.status == "pending"
-    assert not RoleAssignment.objects.filter(user=world.dave).exists()
+    assert not RoleAssignment.objects.filter(user=crew.dave).exists()
 
 
-def test_approving_twice_is_idempotent(client, world):
-    asked = ask(world)
-    first = post(client, url(asked.pk, "approve"), {}, world.linda)
-    second = post(client, url(asked.pk, "approve"), {}, world.linda)
-    by_another = post(client, url(asked.pk, "approve"), {}, world.sam)
+def test_approving_twice_is_idempotent(client, crew):
+    asked = ask(crew)
+    first = post(client, url(asked.pk, "approve"), {}, crew.linda)
+    second = post(client, url(asked.pk, "approve"), {}, crew.linda)
+    by_another = post(client, url(asked.pk, "approve"), {}, crew.sam)
 
     assert first.status_code == second.status_code == by_another.status_code == 200
     assert first.json() == second.json() == by_another.json()
-    assert RoleAssignment.objects.filter(user=world.dave).count() == 1
+    assert RoleAssignment.objects.filter(user=crew.dave).count() == 1
     assert AuditEvent.objects.filter(action="accessRequest.approve").count() == 1
 
 
-def test_approving_a_cancelled_denied_or_expired_request_is_a_409(client, world):
-    cancelled = ask(world)
-    access_request_cancel(actor=world.dave, access_request=cancelled)
-    denied = ask(world, scope=TEAM_A, role_name="AcrPull")
-    post(client, url(denied.pk, "deny"), {"reason": "Not this quarter."}, world.linda)
-    expired = ask(world, role_name="Reader")
+def test_approving_a_cancelled_denied_or_expired_request_is_a_409(client, crew):
+    cancelled = ask(crew)
+    access_request_cancel(actor=crew.dave, access_request=cancelled)
+    denied = ask(crew, scope=TEAM_A, role_name="AcrPull")
+    post(client, url(denied.pk, "deny"), {"reason": "Not this quarter."}, crew.linda)
+    expired = ask(crew, role_name="Reader")
     AccessRequest.objects.filter(pk=expired.pk).update(
         pending_until=timezone.now() - datetime.timedelta(minutes=1)
     )
 
     for found in (cancelled, denied, expired):
-        body = assert_problem(post(client, url(found.pk, "approve"), {}, world.linda), 409)
+        body = assert_problem(post(client, url(found.pk, "approve"), {}, crew.linda), 409)
         assert "can no longer be approved" in body["detail"]
     assert AccessRequest.objects.get(pk=expired.pk).status == "expired"
-    assert not RoleAssignment.objects.filter(user=world.dave).exists()
+    assert not RoleAssignment.objects.filter(user=crew.dave).exists()
 
 
-def test_approving_for_fewer_days(client, world):
-    asked = ask(world, duration_days=30)
-    too_long = post(client, url(asked.pk, "approve"), {"duration_days": 60}, world.linda)
+def test_approving_for_fewer_days(client, crew):
+    asked = ask(crew, duration_days=30)
+    too_long = post(client, url(asked.pk, "approve"), {"duration_days": 60}, crew.linda)
     assert "duration_days" in assert_problem(too_long, 400)["errors"]
-    unknown = post(client, url(asked.pk, "approve"), {"days": 3}, world.linda)
+    unknown = post(client, url(asked.pk, "approve"), {"days": 3}, crew.linda)
     assert "days" in assert_problem(unknown, 400)["errors"]
 
-    body = post(client, url(asked.pk, "approve"), {"duration_days": 3}, world.linda).json()
+    body = post(client, url(asked.pk, "approve"), {"duration_days": 3}, crew.linda).json()
     assert body["granted_days"] == 3
     assert body["duration_days"] == 30
 
 
-def test_denying_needs_a_reason_and_tells_the_requester(client, world):
-    asked = ask(world)
+def test_denying_needs_a_reason_and_tells_the_requester(client, crew):
+    asked = ask(crew)
     assert (
         "reason"
-        in assert_problem(post(client, url(asked.pk, "deny"), {}, world.linda), 400)["errors"]
+        in assert_problem(post(client, url(asked.pk, "deny"), {}, crew.linda), 400)["errors"]
     )
-    body = post(client, url(asked.pk, "deny"), {"reason": "Ask for AcrPull."}, world.linda).json()
+    body = post(client, url(asked.pk, "deny"), {"reason": "Ask for AcrPull."}, crew.linda).json()
     assert (body["status"], body["reason"], body["decided_by"]) == (
         "denied",
         "Ask for AcrPull.",
         "linda",
     )
-    assert get(client, url(asked.pk), world.dave).json()["reason"] == "Ask for AcrPull."
+    assert get(client, url(asked.pk), crew.dave).json()["reason"] == "Ask for AcrPull."
 
 
-def test_only_the_requester_cancels(client, world):
-    asked = ask(world)
-    assert_problem(post(client, url(asked.pk, "cancel"), {}, world.linda), 403)
-    body = post(client, url(asked.pk, "cancel"), {}, world.dave).json()
+def test_only_the_requester_cancels(client, crew):
+    asked = ask(crew)
+    assert_problem(post(client, url(asked.pk, "cancel"), {}, crew.linda), 403)
+    body = post(client, url(asked.pk, "cancel"), {}, crew.dave).json()
     assert body["status"] == "cancelled"
-    assert post(client, url(asked.pk, "cancel"), {}, world.dave).status_code == 200
+    assert post(client, url(asked.pk, "cancel"), {}, crew.dave).status_code == 200
 
 
-def test_extending_an_approved_grant(client, world):
-    asked = ask(world, duration_days=7)
-    granted = access_request_approve(actor=world.linda, access_request=asked).access_request
+def test_extending_an_approved_grant(client, crew):
+    asked = ask(crew, duration_days=7)
+    granted = access_request_approve(actor=crew.linda, access_request=asked).access_request
     response = post(
         client,
         url(asked.pk, "extend"),
         {"justification": "Another sprint", "duration_days": 7},
-        world.dave,
+        crew.dave,
     )
     assert response.status_code == 201, response.content
     extension = response.json()
     assert (extension["extends"], extension["status"]) == (asked.pk, "pending")
 
-    post(client, url(extension["id"], "approve"), {}, world.linda)
+    post(client, url(extension["id"], "approve"), {}, crew.linda)
     granted.assignment.refresh_from_db()
     assert granted.assignment.expires_at == granted.grant_expires_at + datetime.timedelta(days=7)
-    assert_problem(
-        post(client, url(asked.pk, "extend"), {"justification": "more"}, world.dave), 409
-    )
+    assert_problem(post(client, url(asked.pk, "extend"), {"justification": "more"}, crew.dave), 409)
 
 
-def test_two_approval_namespaces_through_the_api(client, world):
-    Namespace.objects.filter(pk=world.team_a.pk).update(approvals_required=2)
-    asked = ask(world)
+def test_two_approval_namespaces_through_the_api(client, crew):
+    Namespace.objects.filter(pk=crew.team_a.pk).update(approvals_required=2)
+    asked = ask(crew)
 
-    first = post(client, url(asked.pk, "approve"), {}, world.linda).json()
+    first = post(client, url(asked.pk, "approve"), {}, crew.linda).json()
     assert (first["status"], len(first["approvals"])) == ("pending", 1)
-    assert post(client, url(asked.pk, "approve"), {}, world.linda).json() == first
-    second = post(client, url(asked.pk, "approve"), {}, world.sam).json()
+    assert post(client, url(asked.pk, "approve"), {}, crew.linda).json() == first
+    second = post(client, url(asked.pk, "approve"), {}, crew.sam).json()
     assert (second["status"], [a["step"] for a in second["approvals"]]) == ("approved", [1, 2])
 
 
-def test_the_schema_documents_the_endpoints(client, world):
+def test_the_schema_documents_the_endpoints(client, crew):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     paths = schema["paths"]
     assert set(paths["/api/v1/access-requests/"]) >= {"get", "post"}
@@ -353,7 +351,7 @@ def test_the_schema_documents_the_endpoints(client, world):
     assert set(statuses) == {"pending", "approved", "denied", "cancelled", "expired"}
 
 
-def test_the_namespace_policy_is_set_through_the_namespace_endpoint(admin_client, world):
+def test_the_namespace_policy_is_set_through_the_namespace_endpoint(admin_client, crew):
     path = "/api/v1/registries/prod1/namespaces/team-a/"
     assert admin_client.get(path).json()["approvals_required"] == 1
 
@@ -373,4 +371,4 @@ def test_the_namespace_policy_is_set_through_the_namespace_endpoint(admin_client
     )
     event = AuditEvent.objects.filter(action="namespace.update").latest("pk")
     assert event.details["changes"]["approvals_required"] == {"from": 1, "to": 2}
-    assert ask(world).approvals_required == 2
+    assert ask(crew).approvals_required == 2

@@ -33,9 +33,9 @@ def signed_in(client, user):
 # The 403 page ----------------------------------------------------------------------------
 
 
-def test_the_403_page_offers_the_smallest_role_with_the_scope_filled_in(client, world, settings):
+def test_the_403_page_offers_the_smallest_role_with_the_scope_filled_in(client, crew, settings):
     settings.DEBUG = False
-    signed_in(client, world.rita)  # Reader on team-a: sees the namespace, may not edit it
+    signed_in(client, crew.rita)  # Reader on team-a: sees the namespace, may not edit it
 
     response = client.get("/registries/prod1/namespaces/team-a/_edit/")
 
@@ -59,14 +59,14 @@ def test_the_403_page_offers_the_smallest_role_with_the_scope_filled_in(client, 
     assert "is the smallest built-in role that allows it" in page
 
 
-def test_the_403_page_without_a_named_action_offers_the_empty_form(client, world, settings):
+def test_the_403_page_without_a_named_action_offers_the_empty_form(client, crew, settings):
     settings.DEBUG = False
-    html = render_to_string("403.html", {"exception": ""}, request=_request_for(world.dave))
+    html = render_to_string("403.html", {"exception": ""}, request=_request_for(crew.dave))
     assert 'href="/access-requests/new/"' in html
     own = render_to_string(
         "403.html",
         {"exception": "Nobody decides their own access request."},
-        request=_request_for(world.dave),
+        request=_request_for(crew.dave),
     )
     assert "/access-requests/new/" not in own
 
@@ -88,9 +88,9 @@ def test_refusals_are_read_back_from_the_permission_messages():
     assert parse_refusal("Not found.") is None
 
 
-def test_a_namespace_page_offers_push_access_to_those_without_it(client, world):
-    assign("AcrPull", TEAM_A, user=world.dave)
-    signed_in(client, world.dave)
+def test_a_namespace_page_offers_push_access_to_those_without_it(client, crew):
+    assign("AcrPull", TEAM_A, user=crew.dave)
+    signed_in(client, crew.dave)
     html = client.get("/registries/prod1/namespaces/team-a/").content.decode()
     assert (
         "/access-requests/new/?scope=%2Fregistries%2Fprod1%2Fnamespaces%2Fteam-a"
@@ -98,7 +98,7 @@ def test_a_namespace_page_offers_push_access_to_those_without_it(client, world):
     )
     assert "One team lead approves; grants expire" in html
 
-    signed_in(client, world.sam)
+    signed_in(client, crew.sam)
     assert (
         "Request push access"
         not in client.get("/registries/prod1/namespaces/team-a/").content.decode()
@@ -108,8 +108,8 @@ def test_a_namespace_page_offers_push_access_to_those_without_it(client, world):
 # Asking ----------------------------------------------------------------------------------
 
 
-def test_the_form_asks_and_shows_the_request(client, world, dave_ci):
-    signed_in(client, world.dave)
+def test_the_form_asks_and_shows_the_request(client, crew, dave_ci):
+    signed_in(client, crew.dave)
     page = client.get("/access-requests/new/?action=content/write&scope=" + TEAM_A)
     html = page.content.decode()
     assert '<option value="AcrPush" selected>' in html
@@ -137,8 +137,8 @@ def test_the_form_asks_and_shows_the_request(client, world, dave_ci):
     assert "Approve" not in detail
 
 
-def test_the_form_shows_what_the_service_refused(client, world):
-    signed_in(client, world.dave)
+def test_the_form_shows_what_the_service_refused(client, crew):
+    signed_in(client, crew.dave)
     response = client.post(
         "/access-requests/new/",
         {
@@ -154,8 +154,8 @@ def test_the_form_shows_what_the_service_refused(client, world):
     assert not AccessRequest.objects.exists()
 
 
-def test_the_pages_need_a_signed_in_user(client, world):
-    asked = ask(world)
+def test_the_pages_need_a_signed_in_user(client, crew):
+    asked = ask(crew)
     for path in ("/access-requests/", "/access-requests/new/", "/access-requests/inbox/"):
         response = client.get(path)
         assert response.status_code == 302
@@ -168,24 +168,24 @@ def test_the_pages_need_a_signed_in_user(client, world):
 # The inbox -------------------------------------------------------------------------------
 
 
-def test_the_inbox_lists_what_waits_for_the_user(client, world):
-    asked = ask(world)
-    elsewhere = ask(world, scope=TEAM_B)
+def test_the_inbox_lists_what_waits_for_the_user(client, crew):
+    asked = ask(crew)
+    elsewhere = ask(crew, scope=TEAM_B)
 
-    html = signed_in(client, world.linda).get("/access-requests/inbox/").content.decode()
+    html = signed_in(client, crew.linda).get("/access-requests/inbox/").content.decode()
 
     assert f'id="request-{asked.pk}"' in html
     assert f'id="request-{elsewhere.pk}"' not in html
     assert "I ship the team-a images." in html
     assert 'title="Waiting for your decision">1<' in html
 
-    mine = signed_in(client, world.dave).get("/access-requests/inbox/").content.decode()
+    mine = signed_in(client, crew.dave).get("/access-requests/inbox/").content.decode()
     assert "Nothing is waiting for your decision." in mine
 
 
-def test_approving_in_place_swaps_the_row_and_the_count(client, world):
-    asked = ask(world)
-    signed_in(client, world.linda)
+def test_approving_in_place_swaps_the_row_and_the_count(client, crew):
+    asked = ask(crew)
+    signed_in(client, crew.linda)
 
     response = client.post(
         f"/access-requests/{asked.pk}/approve/", {"duration": "7"}, **htmx_row(asked.pk)
@@ -202,9 +202,9 @@ def test_approving_in_place_swaps_the_row_and_the_count(client, world):
     assert (asked.status, asked.granted_days) == ("approved", 7)
 
 
-def test_denying_in_place_asks_for_a_reason(client, world):
-    asked = ask(world)
-    signed_in(client, world.linda)
+def test_denying_in_place_asks_for_a_reason(client, crew):
+    asked = ask(crew)
+    signed_in(client, crew.linda)
 
     form = client.get(f"/access-requests/{asked.pk}/deny/", **htmx_row(asked.pk))
     assert 'name="reason"' in form.content.decode()
@@ -223,26 +223,26 @@ def test_denying_in_place_asks_for_a_reason(client, world):
     assert (asked.status, asked.reason) == ("denied", "Use AcrPull.")
 
 
-def test_cancel_on_an_inline_deny_puts_the_row_back(client, world):
-    asked = ask(world)
-    signed_in(client, world.linda)
+def test_cancel_on_an_inline_deny_puts_the_row_back(client, crew):
+    asked = ask(crew)
+    signed_in(client, crew.linda)
     response = client.get(f"/access-requests/{asked.pk}/", **htmx_row(asked.pk))
     html = response.content.decode()
     assert html.lstrip().startswith(f'<tr id="request-{asked.pk}">')
     assert f"Approve request {asked.pk}" in html
 
 
-def test_an_invalid_duration_approves_nothing(client, world):
-    asked = ask(world, duration_days=7)
-    signed_in(client, world.linda)
+def test_an_invalid_duration_approves_nothing(client, crew):
+    asked = ask(crew, duration_days=7)
+    signed_in(client, crew.linda)
     response = client.post(f"/access-requests/{asked.pk}/approve/", {"duration": "30"}, follow=True)
     assert "at most as asked" in response.content.decode()
     assert AccessRequest.objects.get().status == "pending"
 
 
-def test_decisions_work_without_javascript(client, world):
-    first, second = ask(world), ask(world, role_name="AcrPull")
-    signed_in(client, world.linda)
+def test_decisions_work_without_javascript(client, crew):
+    first, second = ask(crew), ask(crew, role_name="AcrPull")
+    signed_in(client, crew.linda)
 
     approved = client.post(
         f"/access-requests/{first.pk}/approve/",
@@ -256,17 +256,17 @@ def test_decisions_work_without_javascript(client, world):
     assert denied["Location"] == f"/access-requests/{second.pk}/"
     assert set(AccessRequest.objects.values_list("status", flat=True)) == {"approved", "denied"}
     # A redirect elsewhere is not followed.
-    third = ask(world, role_name="Reader")
+    third = ask(crew, role_name="Reader")
     away = client.post(
         f"/access-requests/{third.pk}/approve/", {"next": "https://evil.example.com/"}
     )
     assert away["Location"] == f"/access-requests/{third.pk}/"
 
 
-def test_bulk_approve(client, world):
-    picked = [ask(world, role_name=name) for name in ("AcrPull", "AcrPush", "Reader")]
-    other = ask(world, scope=TEAM_B)
-    signed_in(client, world.linda)
+def test_bulk_approve(client, crew):
+    picked = [ask(crew, role_name=name) for name in ("AcrPull", "AcrPush", "Reader")]
+    other = ask(crew, scope=TEAM_B)
+    signed_in(client, crew.linda)
 
     response = client.post(
         "/access-requests/inbox/approve/",
@@ -285,20 +285,20 @@ def test_bulk_approve(client, world):
         picked[2].pk: "pending",
         other.pk: "pending",  # not linda's to decide: ignored
     }
-    assert RoleAssignment.objects.filter(user=world.dave).count() == 2
+    assert RoleAssignment.objects.filter(user=crew.dave).count() == 2
 
 
-def test_self_approval_from_the_pages_is_refused(client, world):
-    asked = ask(world, actor=world.linda)
-    signed_in(client, world.linda)
+def test_self_approval_from_the_pages_is_refused(client, crew):
+    asked = ask(crew, actor=crew.linda)
+    signed_in(client, crew.linda)
     assert client.post(f"/access-requests/{asked.pk}/approve/").status_code == 403
     assert AccessRequest.objects.get().status == "pending"
 
 
 @pytest.mark.parametrize(("who", "status"), [("rita", 403), ("carl", 404)])
-def test_outsiders_cannot_read_or_decide(client, world, who, status):
-    asked = ask(world)
-    signed_in(client, getattr(world, who))
+def test_outsiders_cannot_read_or_decide(client, crew, who, status):
+    asked = ask(crew)
+    signed_in(client, getattr(crew, who))
     assert client.get(f"/access-requests/{asked.pk}/").status_code == status
     assert client.post(f"/access-requests/{asked.pk}/approve/").status_code == status
     assert client.post(f"/access-requests/{asked.pk}/deny/", {"reason": "x"}).status_code == status
@@ -308,12 +308,12 @@ def test_outsiders_cannot_read_or_decide(client, world, who, status):
 # My requests and one request ---------------------------------------------------------------
 
 
-def test_my_requests_shows_status_history_and_extend(client, world):
-    pending = ask(world, role_name="AcrPull")
+def test_my_requests_shows_status_history_and_extend(client, crew):
+    pending = ask(crew, role_name="AcrPull")
     granted = access_request_approve(
-        actor=world.linda, access_request=ask(world, duration_days=7)
+        actor=crew.linda, access_request=ask(crew, duration_days=7)
     ).access_request
-    signed_in(client, world.dave)
+    signed_in(client, crew.dave)
 
     html = client.get("/access-requests/").content.decode()
     assert f"Cancel request {pending.pk}" in html
@@ -335,9 +335,9 @@ def test_my_requests_shows_status_history_and_extend(client, world):
     assert AccessRequest.objects.get(pk=pending.pk).status == "cancelled"
 
 
-def test_the_team_lead_decides_on_the_request_page(client, world):
-    asked = ask(world)
-    signed_in(client, world.sam)
+def test_the_team_lead_decides_on_the_request_page(client, crew):
+    asked = ask(crew)
+    signed_in(client, crew.sam)
     html = client.get(f"/access-requests/{asked.pk}/").content.decode()
     assert "Decide" in html
     assert 'name="reason"' in html
@@ -347,12 +347,12 @@ def test_the_team_lead_decides_on_the_request_page(client, world):
     assert "This field is required." in response.content.decode()
 
 
-def test_an_extension_of_an_expired_grant_is_refused_with_a_message(client, world):
-    granted = access_request_approve(actor=world.linda, access_request=ask(world)).access_request
+def test_an_extension_of_an_expired_grant_is_refused_with_a_message(client, crew):
+    granted = access_request_approve(actor=crew.linda, access_request=ask(crew)).access_request
     AccessRequest.objects.filter(pk=granted.pk).update(
         grant_expires_at=timezone.now() - datetime.timedelta(days=1)
     )
-    signed_in(client, world.dave)
+    signed_in(client, crew.dave)
     response = client.post(
         f"/access-requests/{granted.pk}/extend/",
         {"duration": "7", "justification": "More"},
@@ -365,10 +365,10 @@ def test_an_extension_of_an_expired_grant_is_refused_with_a_message(client, worl
 # Navigation ------------------------------------------------------------------------------
 
 
-def test_the_navigation_count_costs_one_query(client, world, django_assert_num_queries):
+def test_the_navigation_count_costs_one_query(client, crew, django_assert_num_queries):
     for name in ("AcrPull", "AcrPush", "Reader"):
-        ask(world, role_name=name)
-    request = _request_for(world.linda)
+        ask(crew, role_name=name)
+    request = _request_for(crew.linda)
     from registry.access_requests.context_processors import navigation
 
     context = navigation(request)
@@ -384,28 +384,28 @@ def _anonymous():
     return AnonymousUser()
 
 
-def test_the_navigation_links_to_the_inbox_when_something_waits(client, world):
-    ask(world)
-    linda = signed_in(client, world.linda).get("/").content.decode()
+def test_the_navigation_links_to_the_inbox_when_something_waits(client, crew):
+    ask(crew)
+    linda = signed_in(client, crew.linda).get("/").content.decode()
     assert re.search(r'<li id="nav-access-requests"><a href="/access-requests/inbox/"', linda)
-    dave = signed_in(client, world.dave).get("/").content.decode()
+    dave = signed_in(client, crew.dave).get("/").content.decode()
     assert re.search(r'<li id="nav-access-requests"><a href="/access-requests/"', dave)
 
 
-def test_the_namespace_form_sets_the_access_request_policy(admin_client, world):
+def test_the_namespace_form_sets_the_access_request_policy(admin_client, crew):
     response = admin_client.post(
         "/registries/prod1/namespaces/team-a/_edit/",
-        {"description": "", "owners": [world.linda.pk], "approvals_required": "2"},
+        {"description": "", "owners": [crew.linda.pk], "approvals_required": "2"},
     )
     assert response.status_code == 302
-    namespace = Namespace.objects.get(pk=world.team_a.pk)
+    namespace = Namespace.objects.get(pk=crew.team_a.pk)
     assert (namespace.approvals_required, namespace.permanent_grants_allowed) == (2, False)
-    assert ask(world).approvals_required == 2
+    assert ask(crew).approvals_required == 2
 
 
 @pytest.mark.parametrize("path", ["/access-requests/inbox/", "/access-requests/"])
 def test_the_lists_cost_the_same_for_many_requests(
-    client, world, path, django_assert_max_num_queries
+    client, crew, path, django_assert_max_num_queries
 ):
     def count_queries():
         from django.db import connection
@@ -415,13 +415,13 @@ def test_the_lists_cost_the_same_for_many_requests(
             assert client.get(path).status_code == 200
         return len(captured)
 
-    signed_in(client, world.linda if "inbox" in path else world.dave)
-    ask(world, role_name="AcrPull")
+    signed_in(client, crew.linda if "inbox" in path else crew.dave)
+    ask(crew, role_name="AcrPull")
     few = count_queries()
     for scope in (TEAM_A, TEAM_B):
         for name in ("AcrPush", "AcrDelete", "Reader", "Auditor"):
             if (scope, name) != (TEAM_A, "AcrPull"):
-                ask(world, scope=scope, role_name=name)
+                ask(crew, scope=scope, role_name=name)
     assert count_queries() == few
     with django_assert_max_num_queries(12):
         client.get(path)
