@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -103,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.site",
+                "registry.access_requests.context_processors.navigation",
             ],
         },
     }
@@ -241,6 +243,15 @@ EMAIL_BACKEND = (
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend"
 )
+# EMAIL_URL (submission://user:password@host:587, smtp://…:465/?ssl=True, console://) sets
+# the backend and the server in one value; the tests always use Django's in-memory outbox.
+EMAIL_TIMEOUT = 10
+if os.environ.get("EMAIL_URL"):
+    globals().update(
+        {k: v for k, v in dj_email_url.parse(os.environ["EMAIL_URL"]).items() if v is not None}
+    )
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "portcullis@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -274,6 +285,9 @@ SPECTACULAR_SETTINGS = {
         "WebhookStatusEnum": ["enabled", "disabled"],
         "WebhookHealthEnum": "registry.models.webhooks.Webhook.Health",
         "DeliveryStatusEnum": "registry.models.webhooks.WebhookDelivery.Status",
+        "AccessRequestStatusEnum": "registry.models.requests.AccessRequest.Status",
+        "AccessRequestPrincipalTypeEnum": "registry.models.requests.AccessRequest.PrincipalType",
+        "PrincipalTypeEnum": "registry.models.access.RoleAssignment.PrincipalType",
     },
 }
 
@@ -332,6 +346,13 @@ WEBHOOK_UNHEALTHY_AFTER = envint("WEBHOOK_UNHEALTHY_AFTER", 3)
 # Keys that encrypt webhook secrets and custom header values at rest (registry.encryption);
 # the first encrypts, all decrypt. Unset: derived from SECRET_KEY (development).
 FIELD_ENCRYPTION_KEYS = envlist("FIELD_ENCRYPTION_KEYS")
+# Access requests (docs/access-requests.md): the days a grant lasts unless asked otherwise, the
+# longest one may ask for, how long a request waits untouched before it expires, and how long
+# before a grant ends its holder is reminded.
+ACCESS_REQUEST_DEFAULT_DAYS = envint("ACCESS_REQUEST_DEFAULT_DAYS", 30)
+ACCESS_REQUEST_MAX_DAYS = envint("ACCESS_REQUEST_MAX_DAYS", 365)
+ACCESS_REQUEST_PENDING_DAYS = envint("ACCESS_REQUEST_PENDING_DAYS", 14)
+ACCESS_REQUEST_REMINDER_DAYS = envint("ACCESS_REQUEST_REMINDER_DAYS", 7)
 
 LOGGING = {
     "version": 1,

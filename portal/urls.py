@@ -22,6 +22,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.profile_urls", namespace="profile")),
     path("admin/", admin.site.urls),
+    path("access-requests/", include("registry.access_request_urls", namespace="access_requests")),
     path("api/v1/", include("registry.api.urls", namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

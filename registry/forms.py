@@ -93,6 +93,19 @@ class NamespaceEditForm(forms.Form):
         required=False,
         help_text="Owners lead the namespace. Hold Ctrl (⌘ on a Mac) to choose several.",
     )
+    approvals_required = forms.TypedChoiceField(
+        label="Approvals for access requests",
+        choices=[(1, "One team lead"), (2, "Two team leads")],
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text="How many team leads must approve an access request here.",
+    )
+    permanent_grants_allowed = forms.BooleanField(
+        label="Allow permanent grants",
+        required=False,
+        help_text="Access requests here may ask for a grant that never expires.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

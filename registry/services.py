@@ -237,13 +237,21 @@ def namespace_create(
     name: str,
     description: str = "",
     owners: Iterable[Any] = (),
+    approvals_required: int = 1,
+    permanent_grants_allowed: bool = False,
 ) -> Namespace:
     limit = registry.limits.namespaces
     if limit is not None and registry.namespaces.count() >= limit:
         raise ActionRefused(
             f"The {registry.tier} tier allows {limit} namespaces; this registry has them all."
         )
-    namespace = Namespace(registry=registry, name=name.strip(), description=description)
+    namespace = Namespace(
+        registry=registry,
+        name=name.strip(),
+        description=description,
+        approvals_required=approvals_required,
+        permanent_grants_allowed=permanent_grants_allowed,
+    )
     _full_clean(namespace)
     namespace.save()
     owners = list(owners)
@@ -253,6 +261,9 @@ def namespace_create(
         action="namespace.create",
         scope=namespace.scope,
         owners=sorted(o.get_username() for o in owners),
+        # The access-request policy, when it is not the default one.
+        **({"approvals_required": approvals_required} if approvals_required != 1 else {}),
+        **({"permanent_grants_allowed": True} if permanent_grants_allowed else {}),
     )
     return namespace
 
@@ -264,12 +275,22 @@ def namespace_update(
     namespace: Namespace,
     description: str | None = None,
     owners: Iterable[Any] | None = None,
+    approvals_required: int | None = None,
+    permanent_grants_allowed: bool | None = None,
 ) -> Namespace:
     changes: dict[str, Any] = {}
-    if description is not None and description != namespace.description:
-        changes["description"] = {"from": namespace.description, "to": description}
-        namespace.description = description
-        namespace.save(update_fields=["description", "updated_at"])
+    fields = {
+        "description": description,
+        "approvals_required": approvals_required,
+        "permanent_grants_allowed": permanent_grants_allowed,
+    }
+    for field, value in fields.items():
+        if value is not None and value != getattr(namespace, field):
+            changes[field] = {"from": getattr(namespace, field), "to": value}
+            setattr(namespace, field, value)
+    if changes:
+        _full_clean(namespace, exclude=["registry", "owners"])
+        namespace.save(update_fields=[*changes, "updated_at"])
     if owners is not None:
         owners = list(owners)
         before = sorted(u.get_username() for u in namespace.owners.all())

@@ -10,7 +10,12 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.registry", "tests.fixtures.receiver", "tests.fakes.entra"]
+pytest_plugins = [
+    "tests.fixtures.registry",
+    "tests.fixtures.receiver",
+    "tests.fixtures.access_requests",
+    "tests.fakes.entra",
+]
 
 REQUIRE_ALL = os.environ.get("PORTCULLIS_REQUIRE_ALL", "") not in {"", "0", "false"}
 

@@ -136,6 +136,17 @@ class NamespaceSerializer(StrictSerializer):
     owners = UsernameField(
         many=True, required=False, default=list, help_text="Usernames of the namespace's owners."
     )
+    approvals_required = serializers.ChoiceField(
+        choices=[1, 2],
+        required=False,
+        default=1,
+        help_text="How many team leads must approve an access request here (1 or 2).",
+    )
+    permanent_grants_allowed = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Whether access requests here may ask for a grant that never expires.",
+    )
     scope = serializers.CharField(read_only=True)
     created = serializers.DateTimeField(source="created_at", read_only=True)
     updated = serializers.DateTimeField(source="updated_at", read_only=True)
@@ -145,6 +156,8 @@ class NamespaceUpdateSerializer(NamespaceSerializer):
     name = serializers.CharField(read_only=True)
     description = serializers.CharField(required=False, allow_blank=True)
     owners = UsernameField(many=True, required=False)
+    approvals_required = serializers.ChoiceField(choices=[1, 2], required=False)
+    permanent_grants_allowed = serializers.BooleanField(required=False)
 
 
 # Repositories and tags -------------------------------------------------------------------

@@ -10,7 +10,7 @@ meeting a bare 404. Paths under the API that match nothing get a 404 problem too
 from django.urls import path, re_path
 
 from accounts import api as identity_api
-from registry.api import views, webhook_views
+from registry.api import request_views, views, webhook_views
 from registry.api.access_urls import urlpatterns as access_urlpatterns
 
 app_name = "api"
@@ -35,6 +35,25 @@ urlpatterns = [
         f"{_registry}/admin-user/regenerate/",
         views.AdminUserRegenerate.as_view(),
         name="admin-user-regenerate",
+    ),
+    path("access-requests/", request_views.AccessRequestList.as_view(), name="access-request-list"),
+    path(
+        "access-requests/<int:pk>/",
+        request_views.AccessRequestDetail.as_view(),
+        name="access-request-detail",
+    ),
+    *(
+        path(
+            f"access-requests/<int:pk>/{verb}/",
+            view.as_view(),
+            name=f"access-request-{verb}",
+        )
+        for verb, view in (
+            ("approve", request_views.AccessRequestApprove),
+            ("deny", request_views.AccessRequestDeny),
+            ("cancel", request_views.AccessRequestCancel),
+            ("extend", request_views.AccessRequestExtend),
+        )
     ),
     # Sub-resources before the repository itself: ``<path:repository>/`` would match them too.
     path(f"{_repository}/_tags/", views.TagList.as_view(), name="tag-list"),

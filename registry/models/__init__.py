@@ -6,9 +6,12 @@ from registry.models.audit import AuditEvent
 from registry.models.events import EventsSecret, RegistryEvent
 from registry.models.index import Manifest, Repository, Tag
 from registry.models.registries import Namespace, Registry, Tier
+from registry.models.requests import AccessRequest, AccessRequestApproval
 from registry.models.webhooks import DeliveryAttempt, Webhook, WebhookDelivery
 
 __all__ = [
+    "AccessRequest",
+    "AccessRequestApproval",
     "AuditEvent",
     "DeliveryAttempt",
     "EventsSecret",

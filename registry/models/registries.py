@@ -135,6 +135,17 @@ class Namespace(models.Model):
     owners = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="owned_namespaces"
     )
+    # The policy for access requests at this namespace and inside it (registry.access_requests);
+    # where namespaces nest, the strictest of them applies.
+    approvals_required = models.PositiveSmallIntegerField(
+        choices=[(1, "One team lead"), (2, "Two team leads")],
+        default=1,
+        help_text="How many team leads must approve an access request here.",
+    )
+    permanent_grants_allowed = models.BooleanField(
+        default=False,
+        help_text="Whether access requests here may ask for a grant that never expires.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -75,6 +75,8 @@ def namespace_create(request: HttpRequest, registry: str) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 description=form.cleaned_data["description"],
                 owners=form.cleaned_data["owners"],
+                approvals_required=form.cleaned_data["approvals_required"] or 1,
+                permanent_grants_allowed=form.cleaned_data["permanent_grants_allowed"],
             )
         except (ValidationError, services.ActionRefused) as exc:
             add_service_error(form, exc)
@@ -121,7 +123,12 @@ def namespace_detail(request: HttpRequest, registry: str, namespace: str) -> Htt
 @login_required
 def namespace_edit(request: HttpRequest, registry: str, namespace: str) -> HttpResponse:
     found = _namespace_for(request, registry, namespace, "registry/write")
-    initial = {"description": found.description, "owners": list(found.owners.all())}
+    initial = {
+        "description": found.description,
+        "owners": list(found.owners.all()),
+        "approvals_required": found.approvals_required,
+        "permanent_grants_allowed": found.permanent_grants_allowed,
+    }
     form = NamespaceEditForm(request.POST or None, initial=initial, auto_id=f"ns{found.pk}_%s")
     # The form replaces the row the focus was on; take the focus along.
     form.fields["description"].widget.attrs["autofocus"] = True
@@ -132,6 +139,8 @@ def namespace_edit(request: HttpRequest, registry: str, namespace: str) -> HttpR
                 namespace=found,
                 description=form.cleaned_data["description"],
                 owners=form.cleaned_data["owners"],
+                approvals_required=form.cleaned_data["approvals_required"],
+                permanent_grants_allowed=form.cleaned_data["permanent_grants_allowed"],
             )
         except ValidationError as exc:
             add_service_error(form, exc)

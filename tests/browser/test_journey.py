@@ -392,13 +392,14 @@ def test_sign_in_and_dashboard_work_from_the_keyboard(
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
 
     # The navigation comes first, then the sign-in message, then the page's primary action.
-    assert tab_stops(page, 9) == [
+    assert tab_stops(page, 10) == [
         "a:Skip to main content",
         "a:Portcullis",
         "a:Dashboard",
         "a:Registries",
         "a:Service principals",
         "a:Access",
+        "a:Access requests",
         "a:API docs",
         "summary:Account menu for ada",
         "button:Dismiss",
@@ -481,7 +482,15 @@ def test_pages_fit_a_375px_screen_without_scrolling_sideways(
     navigation = phone.get_by_role("navigation", name="Main")
     links = navigation.get_by_role("link")
     expect(links).to_have_text(
-        ["Portcullis", "Dashboard", "Registries", "Service principals", "Access", "API docs"]
+        [
+            "Portcullis",
+            "Dashboard",
+            "Registries",
+            "Service principals",
+            "Access",
+            "Access requests",
+            "API docs",
+        ]
     )
     for item in [*links.all(), navigation.get_by_label("Account menu for ada")]:
         expect(item).to_be_in_viewport(ratio=1)

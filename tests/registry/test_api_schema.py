@@ -53,6 +53,12 @@ ENDPOINTS = {
     "/api/v1/registries/{registry}/webhooks/{webhook}/deliveries/redeliver/": {"post"},
     "/api/v1/registries/{registry}/webhooks/{webhook}/deliveries/{delivery}/": {"get"},
     "/api/v1/registries/{registry}/webhooks/{webhook}/deliveries/{delivery}/redeliver/": {"post"},
+    "/api/v1/access-requests/": {"get", "post"},
+    "/api/v1/access-requests/{id}/": {"get"},
+    "/api/v1/access-requests/{id}/approve/": {"post"},
+    "/api/v1/access-requests/{id}/deny/": {"post"},
+    "/api/v1/access-requests/{id}/cancel/": {"post"},
+    "/api/v1/access-requests/{id}/extend/": {"post"},
 }
 
 
