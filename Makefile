@@ -7,7 +7,7 @@ export DEBUG ?= 1
 PORT ?= 8000
 export PORTAL_URL ?= http://127.0.0.1:$(PORT)
 
-.PHONY: run test check lint format bench bench-tokens clean
+.PHONY: run test check lint format bench bench-tokens bench-events bench-webhooks clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ bench: $(STAMP)
 
 bench-tokens: $(STAMP)
 	$(PY) bench/tokens.py $(BENCH_ARGS)
+
+bench-events: $(STAMP)
+	$(PY) bench/events.py $(BENCH_ARGS)
+
+bench-webhooks: $(STAMP)
+	$(PY) bench/webhooks.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -54,7 +54,9 @@ def apply_pending(registry_id: int, *, limit: int = 10_000) -> ApplyReport:
 def _apply_batch(registry_id: int, report: ApplyReport) -> int:
     """Apply one batch under the registry's lock; how many events were settled."""
     with transaction.atomic():
-        registry = Registry.objects.select_for_update().filter(pk=registry_id).first()
+        # NO KEY UPDATE: one applier per registry at a time, while the endpoint keeps storing
+        # events (their foreign key takes KEY SHARE on this row, which FOR UPDATE would block).
+        registry = Registry.objects.select_for_update(no_key=True).filter(pk=registry_id).first()
         if registry is None:
             return 0
         events = list(
