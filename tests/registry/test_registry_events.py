@@ -314,8 +314,9 @@ def test_the_index_follows_pushes_pulls_and_deletes_without_a_sync(notifying, tm
     assert not RegistryEvent.objects.filter(status="malformed").exists()
 
 
-def test_pushes_made_while_the_portal_is_down_arrive_when_it_is_back(notifying, tmp_path):
-    """The registry retries an envelope until the portal answers; nothing is lost meanwhile."""
+def test_pushes_the_portal_refused_arrive_once_it_accepts_again(notifying, tmp_path):
+    """The registry retries an envelope until the portal takes it (here: its secret was
+    unknown for a while); nothing is lost meanwhile."""
     server, registry = notifying
     secret_rows = list(EventsSecret.objects.filter(registry=registry))
     EventsSecret.objects.filter(registry=registry).delete()  # every delivery is refused (401)
@@ -462,3 +463,44 @@ def test_a_push_through_the_token_server_reaches_the_index_by_its_events(configu
     assert Tag.objects.get(name="v1").manifest.last_pulled_at is None
     # Blob events are not sent at all (ignoredmediatypes), so only manifests were reported.
     assert not RegistryEvent.objects.filter(media_type="application/octet-stream").exists()
+
+
+def test_pushes_made_while_the_portal_is_down_land_by_the_registrys_retries(
+    live_server, make_registry_server, transactional_db, tmp_path
+):
+    """The portal behind a proxy that answers 503 for a while (down behind its load balancer):
+    the registry keeps its envelopes and retries them, and the index catches up once it is up."""
+    from tests.fault_proxy import FaultProxy
+
+    registry = Registry.objects.create(name="events2", login_server="http://127.0.0.1:9")
+    secret = events_secret_create(registry)
+    with FaultProxy(live_server.url) as proxy:
+        proxy.fail_status = 503
+        proxy.fail_when = lambda method, path: True  # the portal is down
+        server = make_registry_server(
+            extra_config=(
+                "notifications:\n"
+                "  endpoints:\n"
+                "    - name: portal\n"
+                f"      url: {proxy.url}/registry-events/events2/\n"
+                "      headers:\n"
+                f"        Authorization: [Bearer {secret}]\n"
+                "      timeout: 5s\n"
+                "      threshold: 3\n"
+                "      backoff: 1s\n"
+            )
+        )
+        registry.login_server = server.url
+        registry.save()
+        image = build_image(tmp_path / "image", seed="events-portal-down")
+        push(image, server.host, "team-c/app:v1")
+        eventually(lambda: any("registry-events" in path for _, path in proxy.requests))
+        time.sleep(1.5)
+        assert not RegistryEvent.objects.filter(registry=registry).exists()
+
+        proxy.fail_when = lambda method, path: False  # back up
+        eventually(lambda: Tag.objects.filter(repository__name="team-c/app", name="v1").exists())
+        assert Tag.objects.get(name="v1").manifest.digest == image.digest
+        refused = sum(1 for _, path in proxy.requests if "registry-events" in path)
+        assert refused >= 2  # at least one refused attempt and the one that landed
+        settle(server, "events2")
