@@ -23,6 +23,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
@@ -219,7 +220,7 @@ class ServicePrincipalSecretList(ApiView):
             id=found.pk,
             secret=issued.record.pk,
         )
-        response["Cache-Control"] = "no-store"
+        patch_cache_control(response, no_store=True)
         return response
 
 
@@ -284,7 +285,7 @@ class TokenList(ApiView):
         response = _created(
             request, TokenCreatedSerializer(issued).data, "api:token-detail", id=issued.record.pk
         )
-        response["Cache-Control"] = "no-store"
+        patch_cache_control(response, no_store=True)
         return response
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_http_methods
 
 from registry import services
@@ -59,5 +60,5 @@ def admin_user(request: HttpRequest, registry: str) -> HttpResponse:
         status=status,
     )
     if generated:
-        response["Cache-Control"] = "no-store"
+        patch_cache_control(response, no_store=True)
     return response

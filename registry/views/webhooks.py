@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from registry.models import Registry, Webhook, WebhookDelivery
@@ -83,7 +84,7 @@ def _secret_page(request: HttpRequest, webhook: Webhook, secret: str, *, created
         {"registry": webhook.registry, "webhook": webhook, "secret": secret, "created": created},
     )
     # The page holds a secret: never store it anywhere on the way.
-    response["Cache-Control"] = "no-store"
+    patch_cache_control(response, no_store=True)
     return response
 
 
