@@ -261,8 +261,7 @@ class TokenList(ApiView):
         responses={200: TokenSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(TokenSerializer(page, many=True).data)
+        return self.list_response(TokenSerializer)
 
     def get_queryset(self) -> QuerySet[PersonalAccessToken]:
         if self.is_schema_generation:

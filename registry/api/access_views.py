@@ -176,8 +176,7 @@ class RoleAssignmentList(ApiView):
         responses={200: RoleAssignmentSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(RoleAssignmentSerializer(page, many=True).data)
+        return self.list_response(RoleAssignmentSerializer)
 
     def get_queryset(self) -> QuerySet[RoleAssignment]:
         if self.is_schema_generation:

@@ -113,8 +113,7 @@ class AccessRequestList(ApiView):
         responses={200: AccessRequestSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(AccessRequestSerializer(page, many=True).data)
+        return self.list_response(AccessRequestSerializer)
 
     def get_queryset(self) -> QuerySet[AccessRequest]:
         if self.is_schema_generation:

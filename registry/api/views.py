@@ -171,9 +171,16 @@ class ApiView(GenericAPIView):
     schema = ApiSchema()
     problem_statuses: dict[str, tuple[int, ...]] = {}
 
-    def list_response(self) -> Response:
+    def list_response(
+        self, serializer_class: type[serializers.Serializer] | None = None
+    ) -> Response:
+        """A page of ``get_queryset()`` shaped by ``serializer_class`` (the view's own unless
+        given: a list whose view's serializer describes its writes names its output one)."""
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        if serializer_class is None:
+            return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        context = self.get_serializer_context()
+        return self.get_paginated_response(serializer_class(page, many=True, context=context).data)
 
     @property
     def is_schema_generation(self) -> bool:

@@ -80,8 +80,7 @@ class WebhookList(ApiView):
         responses={200: WebhookSerializer(many=True)},
     )
     def get(self, request: Request, registry: str) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(WebhookSerializer(page, many=True).data)
+        return self.list_response(WebhookSerializer)
 
     def get_queryset(self) -> QuerySet[Webhook]:
         if self.is_schema_generation:
