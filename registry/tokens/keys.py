@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import hashlib
 import os
 from dataclasses import dataclass
@@ -28,11 +29,12 @@ class SigningKey:
     private_key: ec.EllipticCurvePrivateKey
     certificate: x509.Certificate
 
-    @property
+    # Both go into every token's header: computed once per key.
+    @functools.cached_property
     def kid(self) -> str:
         return libtrust_kid(self.certificate.public_key())
 
-    @property
+    @functools.cached_property
     def certificate_der_b64(self) -> str:
         """The certificate for the ``x5c`` header: standard base64 of its DER form."""
         der = self.certificate.public_bytes(serialization.Encoding.DER)
