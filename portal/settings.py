@@ -307,6 +307,9 @@ TOKEN_ISSUER = os.environ.get("TOKEN_ISSUER", "portcullis")
 # Seconds each web process remembers a token decision (who, where, which scopes: which actions)
 # and a registry by service name; 0 turns it off. Bounds how late a revocation shows in tokens.
 TOKEN_DECISION_CACHE_SECONDS = envint("TOKEN_DECISION_CACHE_SECONDS", 5)
+# Seconds a rendered page of the API's repository or tag list is kept for the same question
+# while its registry's index is unchanged (0: never kept). Never stale: see registry.api.list_cache.
+INDEX_LIST_CACHE_SECONDS = envint("INDEX_LIST_CACHE_SECONDS", 300)
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     # Per process on purpose: a few seconds of memory, never shared, never a secret in a key.
@@ -314,6 +317,15 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "token-decisions",
         "OPTIONS": {"MAX_ENTRIES": 10_000},
+    },
+    # Rendered pages of the API's repository and tag lists, keyed by their registry's index
+    # stamp (registry.api.list_cache): any cache backend is safe here, since a changed index
+    # changes the key. Per process by default; at most ≈150 KB an entry (a page of 500 tags).
+    "index-lists": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "index-lists",
+        "TIMEOUT": INDEX_LIST_CACHE_SECONDS,
+        "OPTIONS": {"MAX_ENTRIES": 256},
     },
 }
 # The largest notification envelope a registry may post (distribution sends small batches).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import connections, router
 from django.db.models import Prefetch, QuerySet, Subquery
 
 from registry.models import Manifest, Namespace, Registry, Repository, Tag
@@ -95,6 +96,27 @@ def tag_rows(
         .order_by(*ordering)
         .values(*TAG_ROW_FIELDS, **_row_times())
     )
+
+
+def index_stamp(registry_name: str) -> tuple[int, int | None] | None:
+    """The id and index stamp (``IndexStamp``) of the registry named ``registry_name`` (any
+    case); None when there is no such registry, a None stamp where the database keeps none.
+
+    A fixed statement rather than a queryset: cached lists ask it on every request, and the
+    ORM took four times longer to build the query than the database to answer it. It matches
+    the name through ``lower(name)``, the expression of the registries' unique index.
+    """
+    with connections[router.db_for_read(Registry)].cursor() as cursor:
+        cursor.execute(_INDEX_STAMP_SQL, [registry_name])
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+_INDEX_STAMP_SQL = (
+    "SELECT r.id, s.stamp FROM registry_registry r "
+    "LEFT JOIN registry_indexstamp s ON s.registry_id = r.id "
+    "WHERE lower(r.name) = lower(%s)"
+)
 
 
 def tag_list(*, repository: Repository, order: str = DEFAULT_TAG_ORDER) -> QuerySet[Tag]:

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 
 from registry import selectors, services
 from registry.api.errors import PROBLEM_CONTENT_TYPE, Conflict
+from registry.api.list_cache import IndexListCache
 from registry.api.permissions import authorize
 from registry.api.schema import (
     DIGEST_PARAMETER,
@@ -357,7 +358,7 @@ class NamespaceDetail(ApiView):
 
 
 @extend_schema(tags=["repositories"], parameters=[REGISTRY_PARAMETER])
-class RepositoryList(ApiView):
+class RepositoryList(IndexListCache, ApiView):
     serializer_class = RepositorySerializer
     pagination_ordering = ("name",)
 
@@ -368,7 +369,12 @@ class RepositoryList(ApiView):
         responses={200: RepositorySerializer(many=True)},
     )
     def get(self, request: Request, registry: str) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
+        query = self._authorized_query()
+        # What the caller may see decides which repositories are listed.
+        kept = self.remembered(request, registry, access.grants(request).fingerprint())
+        if kept is not None:
+            return kept
+        page = self.paginate_queryset(self._rows(query))
         if not page:
             # 404 for an unknown registry, not an empty list
             found = _get_registry(request, registry, None)
@@ -380,10 +386,18 @@ class RepositoryList(ApiView):
     def get_queryset(self) -> QuerySet[Repository, dict[str, Any]]:
         if self.is_schema_generation:
             return Repository.objects.none()
+        return self._rows(self._authorized_query())
+
+    def _authorized_query(self) -> dict[str, Any]:
+        """The list's filters, once the registry's name is well formed and the caller may see
+        it."""
         name = self.kwargs["registry"]
         _registry_name(name)
         authorize(self.request, None, access.registry_scope(name))
-        query = _valid(RepositoryListQuerySerializer, self.request.query_params)
+        return _valid(RepositoryListQuerySerializer, self.request.query_params)
+
+    def _rows(self, query: dict[str, Any]) -> QuerySet[Repository, dict[str, Any]]:
+        name = self.kwargs["registry"]
         rows = selectors.repository_rows(
             registry_name=name,
             search=query.get("search", ""),
@@ -439,7 +453,7 @@ class RepositoryDetail(ApiView):
 
 
 @extend_schema(tags=["tags"], parameters=[REGISTRY_PARAMETER, REPOSITORY_PARAMETER])
-class TagList(ApiView):
+class TagList(IndexListCache, ApiView):
     serializer_class = TagSerializer
 
     def get_pagination_ordering(self) -> tuple[str, ...]:
@@ -455,7 +469,12 @@ class TagList(ApiView):
         responses={200: TagSerializer(many=True)},
     )
     def get(self, request: Request, registry: str, repository: str) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
+        self._authorize()
+        # Whoever may read the repository's metadata gets the same list.
+        kept = self.remembered(request, registry)
+        if kept is not None:
+            return kept
+        page = self.paginate_queryset(self._rows())
         if not page:
             # 404 for an unknown path, not an empty list
             _repository_at(request, registry, repository, "metadata/read")
@@ -464,10 +483,18 @@ class TagList(ApiView):
     def get_queryset(self) -> QuerySet[Tag, dict[str, Any]]:
         if self.is_schema_generation:
             return Tag.objects.none()
+        self._authorize()
+        return self._rows()
+
+    def _authorize(self) -> None:
+        """Return once both names are well formed and the caller may read the repository."""
         _registry_name(self.kwargs["registry"])
         _repository_name(self.kwargs["repository"])
         scope = access.repository_scope(self.kwargs["registry"], self.kwargs["repository"])
         authorize(self.request, "metadata/read", scope)
+        self.orderby()  # a bad ordering is a 400 before anything is looked up
+
+    def _rows(self) -> QuerySet[Tag, dict[str, Any]]:
         return selectors.tag_rows(
             registry_name=self.kwargs["registry"],
             repository_name=self.kwargs["repository"],

@@ -4,7 +4,7 @@ from registry.models.access import RoleAssignment, RoleDefinition
 from registry.models.admin_user import RegistryAdminPassword
 from registry.models.audit import AuditEvent
 from registry.models.events import EventsSecret, RegistryEvent
-from registry.models.index import Manifest, Repository, Tag
+from registry.models.index import IndexStamp, Manifest, Repository, Tag
 from registry.models.registries import Namespace, Registry, Tier
 from registry.models.requests import AccessRequest, AccessRequestApproval
 from registry.models.webhooks import DeliveryAttempt, Webhook, WebhookDelivery
@@ -15,6 +15,7 @@ __all__ = [
     "AuditEvent",
     "DeliveryAttempt",
     "EventsSecret",
+    "IndexStamp",
     "Manifest",
     "Namespace",
     "Registry",

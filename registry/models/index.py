@@ -222,3 +222,26 @@ def registry_storage_bytes(registry: Registry) -> int:
         .get("total")
     )
     return int(total or 0)
+
+
+class IndexStamp(models.Model):
+    """A value that changes whenever anything a registry's index lists changes.
+
+    The database writes it, not Django: triggers on the registry, repository, manifest and tag
+    tables (migration ``0009_index_stamps``) set a new random value for the registry a
+    statement touched, in that statement's own transaction, whichever code wrote the rows
+    (services, sync, events, bulk updates, the admin). Readers that remember an answer keyed
+    by the stamp (``registry.api.list_cache``) therefore never serve one from before a
+    committed change. Random rather than counted, so that a stamp is never seen twice: not
+    after a registry is deleted and its id reused (SQLite reuses ids), nor after a database is
+    restored from a backup.
+
+    No foreign key: rows outlive their registry (a stamp written while its registry is being
+    deleted must not fail the delete); ``registry_id`` is only ever read by registry.
+    """
+
+    registry_id = models.BigIntegerField(primary_key=True)
+    stamp = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"registry {self.registry_id}: {self.stamp}"

@@ -134,6 +134,14 @@ class Grants:
     everything: bool
     grants: tuple[Grant, ...] = ()
 
+    def fingerprint(self) -> str:
+        """A text that two principals share only when they hold the same grants: what may be
+        seen and done follows from it alone, so answers kept for one fit the other."""
+        if self.everything:
+            return "everything"
+        held = sorted({(str(g.scope), ",".join(sorted(g.actions))) for g in self.grants})
+        return "\n".join(f"{scope} {actions}" for scope, actions in held)
+
     def actions_at(self, scope: Scope | str) -> frozenset[str]:
         """The actions held at ``scope``: those of every grant that covers it."""
         if self.everything:
