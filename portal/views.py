@@ -23,7 +23,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     Everyone signed in lands here: they see the registries where they hold something, or an
     explanation of how to get access when they hold nothing.
     """
-    visible = access.visible_registries(request, selectors.registry_list())
+    # Counts of what the user can see in each registry, not of everything it holds.
+    visible = selectors.registry_list(visible_to=access.grants(request))
     registries = list(visible[:DASHBOARD_REGISTRIES])
     can_add = access.is_allowed(request, "registry/write", access.ROOT_SCOPE)
     can_read = bool(registries) or can_add

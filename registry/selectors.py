@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from django.db import connections, router
-from django.db.models import Prefetch, QuerySet, Subquery
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db import connections, models, router
+from django.db.models import Case, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, When
+from django.db.models.functions import Coalesce
 
 from registry.models import Manifest, Namespace, Registry, Repository, Tag
-from registry.models.index import IsoTimestamp, LockFields, count_of
+from registry.models.index import CountRows, IsoTimestamp, LockFields, count_of
+
+if TYPE_CHECKING:
+    from registry.permissions.engine import Grants
 
 TAG_ORDERINGS = {
     "time_desc": ("-updated_at", "name"),
@@ -40,13 +47,110 @@ def _row_times() -> dict[str, IsoTimestamp]:
     return {key: IsoTimestamp(field) for field, key in ROW_TIME_KEYS.items()}
 
 
-def registry_list() -> QuerySet[Registry]:
-    """Registries by name with their repository, tag and namespace counts, in one query."""
-    return Registry.objects.annotate(
-        repository_count=count_of(Repository, "registry"),
-        tag_count=count_of(Tag, "repository__registry"),
-        namespace_count=count_of(Namespace, "registry"),
+def registry_list(*, visible_to: Grants | None = None) -> QuerySet[Registry]:
+    """Registries by name with their repository, tag and namespace counts, in one query.
+
+    With ``visible_to`` (what the viewer holds), only the registries it can see, and the counts
+    of what it can see in each: AcrPull on namespace ``team-a`` counts ``team-a``'s repositories
+    and tags, not the whole registry's, which would tell how much others keep there. Without
+    it, every registry with everything it holds.
+    """
+    registries = Registry.objects.all()
+    # Per registry seen only in part: which repositories, tags and namespaces to count there.
+    repositories: dict[str, Q | None] = {}
+    tags: dict[str, Q | None] = {}
+    namespaces: dict[str, Q | None] = {}
+    if visible_to is not None:
+        condition = visible_to.registry_filter()
+        if condition is not None:
+            registries = registries.filter(condition)
+        for name in _partly_visible(visible_to):
+            repositories[name] = visible_to.name_filter(name)
+            tags[name] = visible_to.name_filter(name, field="repository__name")
+            namespaces[name] = visible_to.name_filter(name, namespaces=True)
+    return registries.annotate(
+        repository_count=_count_per_registry(Repository, "registry", repositories),
+        tag_count=_count_per_registry(Tag, "repository__registry", tags),
+        namespace_count=_count_per_registry(Namespace, "registry", namespaces),
     ).order_by("name")
+
+
+def _partly_visible(grants: Grants) -> list[str]:
+    """The registries (by name) where ``grants`` sees only some repositories: those with a
+    namespace or repository grant in them and no assignment at the registry or above."""
+    names = {
+        grant.scope.registry.casefold()
+        for grant in grants.grants
+        if grant.scope.kind in {"namespace", "repository"}
+    }
+    return sorted(name for name in names if grants.name_filter(name) is not None)
+
+
+def _count_where(model: type[models.Model], path: str, condition: Q | None) -> Subquery | Coalesce:
+    """``count_of`` for the ``model`` rows that also match ``condition``."""
+    if condition is None:
+        return count_of(model, path)
+    rows = model.objects.filter(condition, **{path: OuterRef("pk")}).order_by()
+    count = Subquery(rows.annotate(n=CountRows()).values("n"), output_field=models.IntegerField())
+    # A condition that matches nothing (``pk__in=[]``) leaves no SQL to run: the subquery then
+    # reads as NULL, and inside a ``Case`` its branch would be dropped for the default, the
+    # count of everything. 0 is the answer.
+    return Coalesce(count, 0)
+
+
+def _count_per_registry(
+    model: type[models.Model], path: str, conditions: dict[str, Q | None]
+) -> Subquery | Case:
+    """How many ``model`` rows each registry holds, counting only those matching
+    ``conditions[name]`` in the registries named there.
+
+    A registry not named keeps the plain count, so the query of someone who sees every
+    registry whole is the same as with no viewer at all.
+    """
+    whole = count_of(model, path)
+    if not conditions:
+        return whole
+    branches = [
+        When(name__iexact=name, then=_count_where(model, path, condition))
+        for name, condition in conditions.items()
+    ]
+    return Case(*branches, default=whole, output_field=models.IntegerField())
+
+
+@dataclass(frozen=True)
+class RegistryUsage:
+    repository_count: int
+    tag_count: int
+    # Bytes of the top-level manifests (layers shared between images count once per image).
+    storage_bytes: int
+
+
+def registry_usage(*, registry: Registry, visible_to: Grants | None = None) -> RegistryUsage:
+    """The repositories, tags and storage of ``registry``, in one query; with ``visible_to``,
+    of the repositories it can see there (as ``registry_list`` counts them)."""
+
+    def visible(field: str) -> Q | None:
+        return None if visible_to is None else visible_to.name_filter(registry.name, field=field)
+
+    top_level = Manifest.objects.filter(
+        visible("repository__name") or Q(),
+        repository__registry=OuterRef("pk"),
+        parents__isnull=True,
+    ).order_by()
+    storage = top_level.values("repository__registry").annotate(total=Sum("size"))
+    row = (
+        Registry.objects.filter(pk=registry.pk)
+        .annotate(
+            repository_count=_count_where(Repository, "registry", visible("name")),
+            tag_count=_count_where(Tag, "repository__registry", visible("repository__name")),
+            storage_bytes=Coalesce(
+                Subquery(storage.values("total"), output_field=models.BigIntegerField()), 0
+            ),
+        )
+        .values("repository_count", "tag_count", "storage_bytes")
+        .get()
+    )
+    return RegistryUsage(**row)
 
 
 def namespace_list(*, registry: Registry) -> QuerySet[Namespace]:

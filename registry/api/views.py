@@ -208,7 +208,7 @@ class RegistryList(ApiView):
     def get_queryset(self) -> QuerySet[Registry]:
         if self.is_schema_generation:
             return Registry.objects.none()
-        return access.visible_registries(self.request, selectors.registry_list())
+        return selectors.registry_list(visible_to=access.grants(self.request))
 
     @extend_schema(
         operation_id="registry_create",
@@ -223,7 +223,7 @@ class RegistryList(ApiView):
         if existing is not None:
             raise Conflict(f"A registry named {existing.name!r} already exists.")
         registry = services.registry_create(actor=request.user, **data)
-        registry = selectors.registry_list().get(pk=registry.pk)
+        registry = selectors.registry_list(visible_to=access.grants(request)).get(pk=registry.pk)
         body = RegistrySerializer(registry).data
         return _created(request, body, "api:registry-detail", registry=registry.name)
 
@@ -238,7 +238,8 @@ class RegistryDetail(ApiView):
         responses={200: RegistrySerializer},
     )
     def get(self, request: Request, registry: str) -> Response:
-        found = _get_registry(request, registry, None, selectors.registry_list())
+        visible = selectors.registry_list(visible_to=access.grants(request))
+        found = _get_registry(request, registry, None, visible)
         return Response(RegistrySerializer(found).data)
 
     @extend_schema(
@@ -251,7 +252,7 @@ class RegistryDetail(ApiView):
         found = _get_registry(request, registry, "registry/write")
         changes = _valid(RegistryUpdateSerializer, request.data, partial=True)
         services.registry_update(actor=request.user, registry=found, **changes)
-        found = selectors.registry_list().get(pk=found.pk)
+        found = selectors.registry_list(visible_to=access.grants(request)).get(pk=found.pk)
         return Response(RegistrySerializer(found).data)
 
     @extend_schema(

@@ -206,7 +206,9 @@ class Grants:
                 terms.append(
                     Q(**{field: scope.name}) | Q(**{f"{field}__startswith": f"{scope.name}/"})
                 )
-            else:
+            elif not namespaces:
+                # A repository grant shows no namespace of the same name (``can_see``): a
+                # namespace ``team-a/app`` is not the repository ``team-a/app``.
                 terms.append(Q(**{field: scope.name}))
             if namespaces:
                 parts = scope.name.split("/")

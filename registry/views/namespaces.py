@@ -29,7 +29,9 @@ def namespaces_context(
     every = selectors.namespace_list(registry=registry)
     namespaces = list(access.visible_namespaces(request, registry, every))
     limit = registry.limits.namespaces
-    count = registry.namespaces.count()
+    # Of the visible ones: those who may add a namespace see them all, so the limit still
+    # reads right for them, and others learn nothing of namespaces they cannot see.
+    count = len(namespaces)
     return {
         "registry": registry,
         "namespaces": namespaces,
@@ -49,6 +51,13 @@ def _namespace_for(
         registry__name__iexact=registry,
         name=namespace,
     )
+
+
+def _visible_repository_count(request: HttpRequest, namespace: Namespace) -> int:
+    """How many repositories under ``namespace`` the user can see (someone who sees it for a
+    grant on one repository inside it counts that one)."""
+    inside = namespace.registry.repositories.in_namespace(namespace.name)
+    return access.visible_repositories(request, namespace.registry.name, inside).count()
 
 
 def _registry_page(namespace_or_registry: Namespace | Registry) -> str:
@@ -114,7 +123,7 @@ def namespace_detail(request: HttpRequest, registry: str, namespace: str) -> Htt
     context: dict[str, Any] = {
         "registry": found.registry,
         "namespace": found,
-        "repository_count": found.registry.repositories.in_namespace(found.name).count(),
+        "repository_count": _visible_repository_count(request, found),
     }
     return render_page(request, "registry/namespace_detail.html", context)
 
@@ -178,7 +187,7 @@ def namespace_delete(request: HttpRequest, registry: str, namespace: str) -> Htt
     context = {
         "registry": found.registry,
         "namespace": found,
-        "repository_count": found.registry.repositories.in_namespace(found.name).count(),
+        "repository_count": _visible_repository_count(request, found),
     }
     return render_page(
         request, "registry/namespace_confirm_delete.html", context, fragment="confirm_row"

@@ -15,8 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from registry import selectors, services
 from registry.forms import RegistryCreateForm, RegistryEditForm, add_service_error
-from registry.models import Registry, Tag, Tier
-from registry.models.index import registry_storage_bytes
+from registry.models import Registry, Tier
 from registry.models.registries import TIER_LIMITS
 from registry.views import access
 from registry.views.namespaces import namespaces_context
@@ -28,7 +27,7 @@ GIB = 1024**3
 @require_GET
 @login_required
 def registry_list(request: HttpRequest) -> HttpResponse:
-    registries = list(access.visible_registries(request, selectors.registry_list()))
+    registries = list(selectors.registry_list(visible_to=access.grants(request)))
     return render_page(request, "registry/registry_list.html", {"registries": registries})
 
 
@@ -59,12 +58,17 @@ def _form_context(form: RegistryEditForm, registry: Registry | None) -> dict[str
 
 
 def _registry_detail_context(request: HttpRequest, registry: Registry) -> dict[str, Any]:
-    storage_bytes = registry_storage_bytes(registry)
+    # Counts of what the user can see: someone holding one namespace learns nothing of the
+    # size of the others.
+    held = access.grants(request)
+    usage = selectors.registry_usage(registry=registry, visible_to=held)
+    storage_bytes = usage.storage_bytes
     included_bytes = registry.limits.included_storage_gib * GIB
     return {
         "registry": registry,
-        "repository_count": registry.repositories.count(),
-        "tag_count": Tag.objects.filter(repository__registry=registry).count(),
+        "sees_part": held.name_filter(registry.name) is not None,
+        "repository_count": usage.repository_count,
+        "tag_count": usage.tag_count,
         "storage_bytes": storage_bytes,
         "included_bytes": included_bytes,
         "storage_percent": min(100, round(100 * storage_bytes / included_bytes))
@@ -125,10 +129,14 @@ def registry_delete(request: HttpRequest, registry: str) -> HttpResponse:
         )
         target = reverse("registry:registry_list")
         return HttpResponseClientRedirect(target) if wants_fragment(request) else redirect(target)
+    # Only someone holding the whole registry gets here; counting what they can see keeps every
+    # count on the pages one rule.
+    repositories = access.visible_repositories(request, found.name, found.repositories.all())
+    namespaces = access.visible_namespaces(request, found, found.namespaces.all())
     context = {
         "registry": found,
-        "repository_count": found.repositories.count(),
-        "namespace_count": found.namespaces.count(),
+        "repository_count": repositories.count(),
+        "namespace_count": namespaces.count(),
     }
     return render_page(
         request, "registry/registry_confirm_delete.html", context, fragment="confirm"

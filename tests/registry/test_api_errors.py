@@ -156,7 +156,7 @@ def test_every_endpoint_renders_for_a_browser_in_development(admin_client, conte
 
 
 def test_a_bug_is_a_500_problem_and_a_logged_traceback(admin_client, settings, monkeypatch, caplog):
-    def broken():
+    def broken(**kwargs):
         raise RuntimeError("a bug in the portal")
 
     settings.DEBUG = False

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import Group, GroupMembership, ServicePrincipal
-from registry.models import RoleAssignment, RoleDefinition
+from registry.models import Namespace, RoleAssignment, RoleDefinition
 from registry.permissions import ACTIONS, BUILTIN_ROLES, engine, parse_scope
 from tests.factories import RegistryFactory, RepositoryFactory
 
@@ -163,6 +163,22 @@ def test_visibility_follows_assignments(bob):
     assert not engine.visible_registries(bob).exists()
     assign("Auditor", "/", user=bob)
     assert engine.visible_registries(bob).count() == 3
+
+
+def test_a_repository_grant_shows_the_namespaces_above_it_not_one_of_its_name(bob):
+    prod1 = RegistryFactory(name="prod1")
+    for name in ("team-a", "team-a/app", "team-a/backend", "tools", "team-b"):
+        Namespace.objects.create(registry=prod1, name=name)
+    assign("AcrPull", "/registries/prod1/repositories/team-a/app", user=bob)
+    assign("AcrPull", "/registries/prod1/repositories/tools", user=bob)
+    held = engine.grants_of(bob)
+
+    shown = prod1.namespaces.filter(held.name_filter("prod1", namespaces=True))
+    # Above a repository, not a namespace that happens to share its name.
+    assert sorted(shown.values_list("name", flat=True)) == ["team-a"]
+    assert [n.name for n in prod1.namespaces.order_by("name") if held.can_see(n.scope)] == [
+        "team-a"
+    ]
 
 
 # Property: the engine agrees with a plain reading of the rules -------------------------------
