@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
-from django.db.models import Func, OuterRef, Q, Subquery, Sum
+from django.db.models import Func, OuterRef, Q, Subquery
 
 from registry.models.registries import Registry
 from registry.validation import REPOSITORY_NAME_MAX_LENGTH
@@ -208,20 +208,6 @@ class Tag(LockFields):
     @property
     def pull_reference(self) -> str:
         return f"{self.repository.reference}:{self.name}"
-
-
-def registry_storage_bytes(registry: Registry) -> int:
-    """Bytes held by the registry's top-level manifests, as the index knows them.
-
-    Layers shared between images are counted once per image, so this is an upper bound
-    of what the registry's blob store holds.
-    """
-    total = (
-        Manifest.objects.filter(repository__registry=registry, parents__isnull=True)
-        .aggregate(total=Sum("size"))
-        .get("total")
-    )
-    return int(total or 0)
 
 
 class IndexStamp(models.Model):
