@@ -26,7 +26,14 @@ fi
 $PY manage.py db_worker --queue-name '*' >"$DATA/worker.log" 2>&1 &
 pids+=($!)
 # What production schedules with cron: access requests' expiry and reminders, every 5 minutes.
-(while true; do $PY manage.py expire_access_requests; sleep 300; done) >"$DATA/periodic.log" 2>&1 &
+(
+  trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+  while true; do
+    $PY manage.py expire_access_requests
+    sleep 300 & sleeper=$!
+    wait "$sleeper"
+  done
+) >"$DATA/periodic.log" 2>&1 &
 pids+=($!)
 
 cat <<TXT
