@@ -1,40 +1,30 @@
 """Pages of the API's repository and tag lists, remembered while their registry's index stands.
 
 Scripts, CI jobs and dashboards ask the same list again and again. A page is kept (rendered,
-as bytes) under a key made of:
+as bytes) under its registry's index stamp (``registry.index_cache``: once a change to the
+registry's repositories, manifests or tags is committed, no request can reach a page kept from
+before it) together with:
 
-- the registry's index stamp (``registry.models.IndexStamp``), which the database renews in the
-  same transaction as any change to the registry's repositories, manifests or tags: once a
-  change is committed, no request can reach a page kept from before it;
 - the whole absolute URL (filters, page size, cursor, and the host the ``next`` link names);
 - the negotiated media type (only JSON is kept);
 - whatever else decides the answer for this caller: for the repository list, the caller's
   grants (``Grants.fingerprint``), since it shows only what they may see.
 
 The caller is still authenticated and authorized on every request, before the cache is
-looked at: revoking a token or an assignment takes effect at once. The stamp is read before
-the rows, so a page is never older than the stamp it is kept under (a change committed in
-between makes the page newer than its key, never staler).
-
-``INDEX_LIST_CACHE_SECONDS`` bounds how long an unused page stays (0: nothing is kept); the
-``index-lists`` cache may be any Django cache backend.
+looked at: revoking a token or an assignment takes effect at once.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpResponse
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from registry import selectors
-
-CACHE = "index-lists"
+from registry.index_cache import CACHE, stamped_key
 
 
 class IndexListCache:
@@ -46,24 +36,14 @@ class IndexListCache:
         """The page kept for this request, if any; otherwise None, and the page this request
         renders is kept. Call once the caller is authorized; ``parts`` are whatever else,
         besides the URL, decides the answer."""
-        if not settings.INDEX_LIST_CACHE_SECONDS:
-            return None
         if not isinstance(getattr(request, "accepted_renderer", None), JSONRenderer):
             return None  # the browsable API renders per user, with forms
-        found = selectors.index_stamp(registry_name)
-        if found is None or found[1] is None:
-            return None  # no such registry (the view answers 404), or no stamp kept
-        registry_id, stamp = found
-        text = "\0".join(
-            (
-                str(registry_id),
-                str(stamp),
-                request.build_absolute_uri(),
-                request.accepted_media_type,
-                *parts,
-            )
+        key = stamped_key(
+            registry_name,
+            ("page", request.build_absolute_uri(), request.accepted_media_type, *parts),
         )
-        key = "page:" + hashlib.sha256(text.encode()).hexdigest()
+        if key is None:
+            return None  # keeping is off, no such registry (the view answers 404), or no stamp
         kept = caches[CACHE].get(key)
         if kept is not None:
             content_type, content = kept

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from registry import selectors, services
+from registry import index_cache, selectors, services
 from registry.forms import RegistryCreateForm, RegistryEditForm, add_service_error
 from registry.models import Registry, Tier
 from registry.models.registries import TIER_LIMITS
@@ -61,7 +61,13 @@ def _registry_detail_context(request: HttpRequest, registry: Registry) -> dict[s
     # Counts of what the user can see: someone holding one namespace learns nothing of the
     # size of the others.
     held = access.grants(request)
-    usage = selectors.registry_usage(registry=registry, visible_to=held)
+    # Summing a large registry's manifests takes a while; the figures are kept while its
+    # index stands, per set of grants (registry.index_cache).
+    usage = index_cache.kept(
+        registry.name,
+        ("usage", held.fingerprint()),
+        lambda: selectors.registry_usage(registry=registry, visible_to=held),
+    )
     storage_bytes = usage.storage_bytes
     included_bytes = registry.limits.included_storage_gib * GIB
     return {

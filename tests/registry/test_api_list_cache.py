@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from rest_framework.renderers import BrowsableAPIRenderer
 
 from accounts.models import PersonalAccessToken
@@ -180,3 +181,17 @@ def test_keeping_can_be_turned_off(client, alice, tags, settings):
     headers = bearer(alice)
     assert _get(client, _tags_url(), headers)[1]
     assert _get(client, _tags_url(), headers)[1]
+
+
+def test_the_registry_page_keeps_its_usage_figures_until_the_index_changes(client, alice, tags):
+    client.force_login(alice)
+    url = reverse("registry:registry_detail", args=[REGISTRY])
+    first = client.get(url)
+    assert (first.context["repository_count"], first.context["tag_count"]) == (2, 6)
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(url)
+    assert (again.context["repository_count"], again.context["tag_count"]) == (2, 6)
+    assert not any('"registry_tag"' in q["sql"] for q in queries.captured_queries)
+    Tag.objects.filter(name="v0").delete()
+    changed = client.get(url)
+    assert (changed.context["repository_count"], changed.context["tag_count"]) == (2, 4)
