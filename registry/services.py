@@ -26,6 +26,7 @@ from registry.models import (
     Repository,
     Tag,
 )
+from registry.models.index import lock_index
 
 logger = logging.getLogger(__name__)
 
@@ -324,6 +325,7 @@ def manifest_delete(*, actor: Any, manifest: Manifest) -> list[str]:
     with client_for(repository.registry) as client:
         _delete_in_registry(client, repository.name, manifest.digest)
     with transaction.atomic():
+        lock_index(repository.registry_id)
         tags = sorted(manifest.tags.values_list("name", flat=True))
         manifest.delete()
         audit.record(
@@ -353,6 +355,7 @@ def tag_delete(*, actor: Any, tag: Tag) -> None:
             f"{tag.manifest.digest}, which also removes it{also}."
         ) from exc
     with transaction.atomic():
+        lock_index(repository.registry_id)
         tag.delete()
         audit.record(
             actor=actor,
@@ -387,9 +390,12 @@ def repository_delete(*, actor: Any, repository: Repository) -> int:
                         manifests_deleted=deleted,
                     )
                 raise
-            Manifest.objects.filter(pk=manifest.pk).delete()
+            with transaction.atomic():
+                lock_index(repository.registry_id)
+                Manifest.objects.filter(pk=manifest.pk).delete()
             deleted += 1
     with transaction.atomic():
+        lock_index(repository.registry_id)
         scope = repository.scope
         repository.delete()
         audit.record(
@@ -439,6 +445,8 @@ def _update_locks(*, actor: Any, obj: Any, scope: str, locks: dict[str, bool], *
         raise ValidationError(f"Unknown lock fields: {', '.join(sorted(unknown))}")
     changes = {k: v for k, v in locks.items() if getattr(obj, k) != v}
     if changes:
+        repository = obj if isinstance(obj, Repository) else obj.repository
+        lock_index(repository.registry_id)
         for field, value in changes.items():
             setattr(obj, field, value)
         obj.save(update_fields=list(changes))

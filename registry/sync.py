@@ -31,6 +31,7 @@ from registry.backend import (
     RegistryError,
 )
 from registry.models import Manifest, Registry, Repository, Tag
+from registry.models.index import lock_index
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +168,7 @@ def _remove_missing_repositories(registry: Registry, seen: set[str], report: Syn
     names = [name for name in gone.values_list("name", flat=True) if name not in seen]
     if names:
         with transaction.atomic():
+            lock_index(registry.pk)
             Repository.objects.filter(registry=registry, name__in=names).delete()
         report.repositories_removed.extend(sorted(names))
 
@@ -215,6 +217,7 @@ def _sync_repository(
         )
 
     with transaction.atomic():
+        lock_index(registry.pk)
         if repository is None:
             repository = Repository.objects.create(registry=registry, name=name)
             report.repositories_added.append(name)
@@ -373,7 +376,9 @@ def _remove_deleted_untagged(
         except NotFound:
             gone.append(manifest.pk)
     if gone:
-        Manifest.objects.filter(pk__in=gone).delete()
+        with transaction.atomic():
+            lock_index(repository.registry_id)
+            Manifest.objects.filter(pk__in=gone).delete()
         report.manifests_removed += len(gone)
     return bool(gone)
 

@@ -231,3 +231,17 @@ class IndexStamp(models.Model):
 
     def __str__(self) -> str:
         return f"registry {self.registry_id}: {self.stamp}"
+
+
+def lock_index(registry_id: int) -> None:
+    """Hold the registry's index for writing until the transaction ends (call inside one).
+
+    Every transaction that writes a registry's repositories, manifests or tags also renews its
+    stamp (``IndexStamp``), and so holds the stamp's row until it commits. Two such
+    transactions that each lock rows the other then needs would deadlock on it; taking this
+    lock first (the registry's row, ``FOR NO KEY UPDATE``, as the event applier does) makes
+    writers of one registry queue up instead. Storing events (a foreign key to the registry,
+    ``KEY SHARE``) never waits for it.
+    """
+    rows = Registry.objects.select_for_update(no_key=True).filter(pk=registry_id)
+    list(rows.values_list("pk", flat=True))

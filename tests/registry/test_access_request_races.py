@@ -15,43 +15,17 @@ transactions serializes the two threads, and the outcome must be the same.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from registry.access_requests import services
 from registry.models import AccessRequest, AccessRequestApproval, AuditEvent, RoleAssignment
 from tests.fixtures.access_requests import ask
+from tests.registry.race_support import TIMEOUT, run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-TIMEOUT = 30
-
-
-def run_in_threads(*calls: Callable[[], Any]) -> list[Any]:
-    """Run each call in a thread of its own (its own database connection); their results or
-    the exceptions they raised, in order."""
-    results: list[Any] = [None] * len(calls)
-
-    def target(index: int, call: Callable[[], Any]) -> None:
-        try:
-            results[index] = call()
-        except Exception as exc:  # the test inspects it
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [
-        threading.Thread(target=target, args=(i, call), daemon=True) for i, call in enumerate(calls)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT)
-        assert not thread.is_alive(), "a racing approval hung"
-    return results
 
 
 def hold_inside_the_transaction(monkeypatch, function_name: str) -> tuple[threading.Event, ...]:
