@@ -350,7 +350,24 @@ def start_portal(
     name: str = "gunicorn",
     settings: dict[str, str] | None = None,
 ) -> str:
-    port = free_port()
+    """The portal's URL, once ``launch_portal`` has it up."""
+    url, _process = launch_portal(processes, data_dir, workers, name=name, settings=settings)
+    return url
+
+
+def launch_portal(
+    processes: Processes,
+    data_dir: Path,
+    workers: int,
+    *,
+    port: int | None = None,
+    name: str = "gunicorn",
+    settings: dict[str, str] | None = None,
+) -> tuple[str, subprocess.Popen]:
+    """``gunicorn portal.wsgi`` with sync workers, as docs/configuration.md deploys it, under
+    production settings over plain HTTP (``settings`` override them), once it answers
+    ``/healthz`` and ``/readyz``: its URL and process."""
+    port = port if port is not None else free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -378,9 +395,9 @@ def start_portal(
         "-m",
         "gunicorn",
         "portal.wsgi",
-        "-w",
+        "--workers",
         str(workers),
-        "-b",
+        "--bind",
         f"127.0.0.1:{port}",
         "--error-logfile",
         "-",
@@ -388,7 +405,7 @@ def start_portal(
     process = processes.start(name, argv, log=log, cwd=ROOT, env=env)
     wait_until_up(f"{url}/healthz", process, log, name)
     wait_until_up(f"{url}/readyz", process, log, name)
-    return url
+    return url, process
 
 
 # --------------------------------------------------------------------------------------------

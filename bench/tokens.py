@@ -67,6 +67,7 @@ from bench.catalog import (  # noqa: E402  (needs ROOT on sys.path)
     configure_django,
     database_description,
     free_port,
+    launch_portal,
     machine_description,
     registry_version,
     tail,
@@ -259,39 +260,6 @@ def portal_environment(data_dir: Path, key_file: Path, url: str) -> dict[str, st
         "TOKEN_SIGNING_KEY_FILE": str(key_file),
         "LOG_LEVEL": "WARNING",
     }
-
-
-def start_portal(
-    processes: Processes, data_dir: Path, port: int, workers: int
-) -> subprocess.Popen[bytes]:
-    """``gunicorn portal.wsgi`` with sync workers, as docs/configuration.md deploys it."""
-    url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ)
-    log = data_dir / "gunicorn.log"
-    # With DEBUG=0 the static storage is whitenoise's manifest storage: collect, as production
-    # does, so the portal runs here as it runs there.
-    subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "collectstatic", "--no-input", "-v", "0"],
-        check=True,
-        cwd=ROOT,
-        env=env,
-    )
-    argv = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "portal.wsgi",
-        "--workers",
-        str(workers),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--error-logfile",
-        "-",
-    ]
-    process = processes.start("gunicorn", argv, log=log, cwd=ROOT, env=env)
-    wait_until_up(f"{url}/healthz", process, log, "gunicorn")
-    wait_until_up(f"{url}/readyz", process, log, "gunicorn")
-    return process
 
 
 def start_registry(processes: Processes, workdir: Path, port: int, auth: str = "") -> str:
@@ -964,7 +932,8 @@ def main(argv: list[str] | None = None) -> int:
                 portal_url = f"http://127.0.0.1:{portal_port}"
                 # This process runs with the same settings as gunicorn (production ones), so
                 # the in-process profile measures the same middleware and storage.
-                os.environ.update(portal_environment(data_dir, key_file, portal_url))
+                environment = portal_environment(data_dir, key_file, portal_url)
+                os.environ.update(environment)
                 configure_django(data_dir)
                 from django.conf import settings
                 from django.db import connection
@@ -975,7 +944,13 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 database = database_description()
                 connection.close()
-                gunicorn = start_portal(processes, data_dir, portal_port, args.workers)
+                _url, gunicorn = launch_portal(
+                    processes,
+                    data_dir,
+                    args.workers,
+                    port=portal_port,
+                    settings=environment,
+                )
                 print(f"date:      {datetime.now(UTC):%Y-%m-%d %H:%M UTC}")
                 print(f"machine:   {machine_description()}")
                 print(f"load:      {load_average()} before the run")
