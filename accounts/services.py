@@ -2,11 +2,12 @@
 
 Each write checks its input, changes the rows and adds its audit event in one transaction.
 ``actor`` is whoever asked (a user, a service principal calling the API, or None for the system);
-who may ask is decided before, by ``accounts.access``. Plain-text secrets exist only in the
-``IssuedSecret`` / ``IssuedToken`` a create returns: the caller shows them once.
+who may ask is decided before, by ``registry.views.identity_access``. Plain-text secrets exist
+only in the ``IssuedSecret`` / ``IssuedToken`` a create returns: the caller shows them once.
 
-The audit log belongs to the registry app; identity writes go to the same log
-(``registry.audit`` needs only models, so importing it here makes no cycle).
+The audit log belongs to the registry app, which ``accounts`` does not import: each write
+announces itself with ``identity_changed`` (in its transaction), and the registry app records
+it in the same log (``registry.identity_audit``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+import django.dispatch
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -30,7 +32,6 @@ from accounts.models import (
     ServicePrincipalSecret,
     User,
 )
-from registry import audit
 
 # Service principals live at the portal level, outside any registry: their audit events sit
 # at the root scope, as role definitions do.
@@ -43,8 +44,16 @@ SERVICE_PRINCIPAL_NAME_MESSAGE = (
 )
 
 
+# Sent inside the transaction of every write here: ``actor``, ``action``
+# (``servicePrincipal.create`` …), ``scope`` and ``details``. The registry app writes it to the
+# audit log.
+identity_changed = django.dispatch.Signal()
+
+
 def _audit(*, actor: Any, action: str, **details: Any) -> None:
-    audit.record(actor=actor, action=action, scope=AUDIT_SCOPE, **details)
+    identity_changed.send(
+        sender=None, actor=actor, action=action, scope=AUDIT_SCOPE, details=details
+    )
 
 
 def _sp_details(service_principal: ServicePrincipal) -> dict[str, Any]:

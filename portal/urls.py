@@ -26,7 +26,7 @@ urlpatterns = [
     path("api/v1/", include("registry.api.urls", namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("", include("accounts.urls", namespace="accounts")),
+    path("", include("registry.identity_urls", namespace="accounts")),
     path("", include("registry.urls", namespace="registry")),
     path("", include("registry.access_urls", namespace="access")),
 ]

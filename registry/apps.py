@@ -10,11 +10,14 @@ class RegistryConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.entra.directory import entra_user_signed_in
+        from accounts.services import identity_changed
         from registry.entra_audit import record_entra_sign_in
+        from registry.identity_audit import record_identity_change
         from registry.webhooks import checks  # noqa: F401 - registers the webhook checks
 
         post_migrate.connect(_sync_builtin_roles, sender=self)
         entra_user_signed_in.connect(record_entra_sign_in, dispatch_uid="registry.entra_audit")
+        identity_changed.connect(record_identity_change, dispatch_uid="registry.identity_audit")
 
 
 def _sync_builtin_roles(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:

@@ -9,7 +9,7 @@ meeting a bare 404. Paths under the API that match nothing get a 404 problem too
 
 from django.urls import path, re_path
 
-from accounts import api as identity_api
+from registry.api import identity_views as identity_api
 from registry.api import request_views, views, webhook_views
 from registry.api.access_urls import urlpatterns as access_urlpatterns
 

@@ -3,7 +3,7 @@ user's personal access tokens.
 
 A secret or token exists in plain text only in the answer to the request that created it: the
 page shows it once, with ``Cache-Control: no-store``, and never again. Who may see and manage
-what is decided in ``accounts.access``; writes go through ``accounts.services``.
+what is decided in ``registry.views.identity_access``; writes go through ``accounts.services``.
 """
 
 from __future__ import annotations
@@ -22,14 +22,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts import access as identity_access
 from accounts import services
 from accounts.forms import SecretCreateForm, ServicePrincipalForm, TokenCreateForm
 from accounts.models import PersonalAccessToken, ServicePrincipal, ServicePrincipalSecret, User
 from registry.forms import add_service_error
 from registry.models import Registry, RoleAssignment
 from registry.permissions import engine
-from registry.views import access
+from registry.views import access, identity_access
 from registry.views.rendering import announce, htmx_target, render_page, wants_fragment
 
 DETAIL_TEMPLATE = "accounts/service_principal_detail.html"

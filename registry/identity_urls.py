@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from accounts import views
+from registry.views import identities as views
 
 app_name = "accounts"
 

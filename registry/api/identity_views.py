@@ -11,8 +11,8 @@ tokens/{id}/                                 DELETE (revoke)
 ```
 
 ``{id}`` of a service principal is its ``id`` or its ``client_id``. Who may do what is decided
-in ``accounts.access``: a service principal the caller does not manage is a 404, like one that
-does not exist; another user's token too.
+in ``registry.views.identity_access``: a service principal the caller does not manage is a 404,
+like one that does not exist; another user's token too.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts import access as identity_access
 from accounts import services
 from accounts.models import PersonalAccessToken, ServicePrincipal
-from accounts.serializers import (
+from registry.api.errors import Conflict
+from registry.api.identity_serializers import (
     SecretCreatedSerializer,
     SecretCreateSerializer,
     ServicePrincipalSerializer,
@@ -41,8 +41,8 @@ from accounts.serializers import (
     TokenCreateSerializer,
     TokenSerializer,
 )
-from registry.api.errors import Conflict
 from registry.api.views import ApiView
+from registry.views import identity_access
 
 SERVICE_PRINCIPAL_PARAMETER = OpenApiParameter(
     "id", str, OpenApiParameter.PATH, description="The service principal's id or client id."
