@@ -4,13 +4,16 @@ meant for someone who may see other things."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.renderers import BrowsableAPIRenderer
 
-from accounts.models import PersonalAccessToken
+from accounts.models import PersonalAccessToken, ServicePrincipal
+from accounts.services import service_principal_secret_create
 from registry.api.views import TagList
 from registry.models import Registry, RoleAssignment, Tag
 from tests.factories import TagFactory
@@ -195,3 +198,17 @@ def test_the_registry_page_keeps_its_usage_figures_until_the_index_changes(clien
     Tag.objects.filter(name="v0").delete()
     changed = client.get(url)
     assert (changed.context["repository_count"], changed.context["tag_count"]) == (2, 4)
+
+
+def test_a_service_principal_gets_the_pages_of_its_own_grants(client, alice, tags):
+    robot = ServicePrincipal.objects.create(name="robot")
+    secret = service_principal_secret_create(service_principal=robot).secret
+    credentials = base64.b64encode(f"{robot.client_id}:{secret}".encode()).decode()
+    headers = {"HTTP_AUTHORIZATION": f"Basic {credentials}"}
+    assign("AcrPull", TEAM_A, service_principal=robot)
+    assert _names(client.get(_repos_url(), **JSON, **bearer(alice))) == ["team-a/app", "team-b/app"]
+    response, read_index = _get(client, _repos_url(), headers)
+    assert read_index
+    assert _names(response) == ["team-a/app"]
+    ServicePrincipal.objects.filter(pk=robot.pk).update(enabled=False)
+    assert_problem(client.get(_repos_url(), **JSON, **headers), 401)
