@@ -137,6 +137,7 @@ def registry_update(*, actor: Any, registry: Registry, **changes: Any) -> Regist
 def registry_delete(*, actor: Any, registry: Registry) -> None:
     """Forget a registry: its index rows go, the images in the registry stay untouched."""
     scope = registry.scope
+    lock_index(registry.pk)  # its index rows go first, each renewing the stamp
     counts = {"repositories": registry.repositories.count()}
     registry.delete()
     audit.record(actor=actor, action="registry.delete", scope=scope, **counts)
