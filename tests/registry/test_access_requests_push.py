@@ -16,16 +16,13 @@ import uuid
 import pytest
 from django.core import mail
 from django.core.management import call_command
-from django.test import override_settings
 from django.utils import timezone
 
 from accounts.services import personal_access_token_create
 from registry.models import AccessRequest, Namespace, Registry, RoleAssignment
-from registry.tokens import server as token_server
-from registry.tokens.keys import generate_signing_key
 from tests.fixtures.access_requests import person
 from tests.fixtures.images import build_image
-from tests.fixtures.registry import free_port, start_portal_registry
+from tests.fixtures.registry import guarded_registry
 from tests.registry.test_token_server import push, refused
 
 NAME = "requested1"
@@ -39,24 +36,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 def portal_registry(live_server, django_db_setup, django_db_blocker, tmp_path_factory):
     """docker-registry configured by ``registry_config``, its realm this test's live server."""
     workdir = tmp_path_factory.mktemp("requested")
-    key_file = workdir / "keys" / "token-signing-key.pem"
-    generate_signing_key(key_file)
-    overrides = override_settings(PORTAL_URL=live_server.url, TOKEN_SIGNING_KEY_FILE=str(key_file))
-    overrides.enable()
-    token_server.signing_key.cache_clear()
-    login_server = f"http://127.0.0.1:{free_port()}"
-    try:
-        with django_db_blocker.unblock():
-            Registry.objects.create(name=NAME, login_server=login_server, service=SERVICE)
-            try:
-                server = start_portal_registry(workdir / "registry", registry_name=NAME)
-            finally:
-                Registry.objects.filter(name=NAME).delete()
+    with guarded_registry(
+        live_server, django_db_blocker, workdir, name=NAME, service=SERVICE
+    ) as server:
         yield server
-        server.stop()
-    finally:
-        overrides.disable()
-        token_server.signing_key.cache_clear()
 
 
 @pytest.fixture

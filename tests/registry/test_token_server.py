@@ -18,7 +18,6 @@ import httpx
 import jwt
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import ServicePrincipal
@@ -32,9 +31,9 @@ from registry.backend import NotFound
 from registry.models import Namespace, Registry, Repository, RoleAssignment, RoleDefinition
 from registry.sync import registry_sync
 from registry.tokens import server as token_server
-from registry.tokens.keys import certificate_path, generate_signing_key
+from registry.tokens.keys import certificate_path
 from tests.fixtures.images import build_image
-from tests.fixtures.registry import free_port, start_portal_registry
+from tests.fixtures.registry import guarded_registry
 
 NAME = "guarded1"
 SERVICE = "guarded-registry"
@@ -47,24 +46,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 def guarded_server(live_server, django_db_setup, django_db_blocker, tmp_path_factory):
     """docker-registry configured by ``registry_config``, its realm this test's live server."""
     workdir = tmp_path_factory.mktemp("guarded")
-    key_file = workdir / "keys" / "token-signing-key.pem"
-    generate_signing_key(key_file)
-    overrides = override_settings(PORTAL_URL=live_server.url, TOKEN_SIGNING_KEY_FILE=str(key_file))
-    overrides.enable()
-    token_server.signing_key.cache_clear()
-    login_server = f"http://127.0.0.1:{free_port()}"
-    try:
-        with django_db_blocker.unblock():
-            Registry.objects.create(name=NAME, login_server=login_server, service=SERVICE)
-            try:
-                server = start_portal_registry(workdir / "registry", registry_name=NAME)
-            finally:
-                Registry.objects.filter(name=NAME).delete()
+    with guarded_registry(
+        live_server, django_db_blocker, workdir, name=NAME, service=SERVICE
+    ) as server:
         yield server
-        server.stop()
-    finally:
-        overrides.disable()
-        token_server.signing_key.cache_clear()
 
 
 @pytest.fixture
