@@ -307,16 +307,29 @@ def tail(path: Path, lines: int = 30) -> str:
 
 
 def start_registry(processes: Processes, data_dir: Path) -> str:
+    """The benchmark's registry (deletes enabled, no auth) under ``data_dir``: its URL."""
+    return launch_registry(processes, data_dir / "registry", free_port(), delete=True)
+
+
+def launch_registry(
+    processes: Processes,
+    workdir: Path,
+    port: int,
+    *,
+    delete: bool = False,
+    auth: str = "",
+    label: str = "docker-registry",
+) -> str:
+    """A docker-registry on ``port`` with filesystem storage under ``workdir``, once it
+    answers: its URL. ``auth`` is the YAML of its ``auth`` section (empty: none)."""
     binary = shutil.which("docker-registry")
     if binary is None:
         raise SystemExit("docker-registry is not installed: apt-get install docker-registry")
-    workdir = data_dir / "registry"
     storage = workdir / "storage"
     storage.mkdir(parents=True, exist_ok=True)
-    port = free_port()
     config = workdir / "config.yml"
     # The registry's shipped defaults (in-memory blob descriptor cache), no access log: the
-    # benchmark measures serving, not logging.
+    # benchmarks measure serving, not logging.
     config.write_text(
         "version: 0.1\n"
         "log:\n"
@@ -328,17 +341,17 @@ def start_registry(processes: Processes, data_dir: Path) -> str:
         "    blobdescriptor: inmemory\n"
         "  filesystem:\n"
         f"    rootdirectory: {json.dumps(str(storage))}\n"
-        "  delete:\n"
-        "    enabled: true\n"
-        "http:\n"
+        + ("  delete:\n    enabled: true\n" if delete else "")
+        + "http:\n"
         f"  addr: 127.0.0.1:{port}\n"
         "  headers:\n"
         "    X-Content-Type-Options: [nosniff]\n"
+        f"{auth}"
     )
     log = workdir / "registry.log"
-    process = processes.start("docker-registry", [binary, "serve", str(config)], log=log)
+    process = processes.start(label, [binary, "serve", str(config)], log=log)
     url = f"http://127.0.0.1:{port}"
-    wait_until_up(f"{url}/v2/", process, log, "docker-registry")
+    wait_until_up(f"{url}/v2/", process, log, label, expect=401 if auth else 200)
     return url
 
 

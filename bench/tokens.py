@@ -68,11 +68,11 @@ from bench.catalog import (  # noqa: E402  (needs ROOT on sys.path)
     database_description,
     free_port,
     launch_portal,
+    launch_registry,
     machine_description,
     registry_version,
     tail,
     terminate_as_interrupt,
-    wait_until_up,
 )
 
 REGISTRY_NAME = "benchtokens"  # the portal's name for the registry behind token auth
@@ -263,39 +263,9 @@ def portal_environment(data_dir: Path, key_file: Path, url: str) -> dict[str, st
 
 
 def start_registry(processes: Processes, workdir: Path, port: int, auth: str = "") -> str:
-    """A docker-registry on ``port`` with filesystem storage under ``workdir``; ``auth`` is the
-    YAML of its ``auth`` section (empty: none)."""
-    binary = shutil.which("docker-registry")
-    if binary is None:
-        raise SystemExit("docker-registry is not installed: apt-get install docker-registry")
-    storage = workdir / "storage"
-    storage.mkdir(parents=True, exist_ok=True)
-    config = workdir / "config.yml"
-    # The two registries differ only by ``auth``: the shipped in-memory blob descriptor cache,
-    # no access log.
-    config.write_text(
-        "version: 0.1\n"
-        "log:\n"
-        "  level: warn\n"
-        "  accesslog:\n"
-        "    disabled: true\n"
-        "storage:\n"
-        "  cache:\n"
-        "    blobdescriptor: inmemory\n"
-        "  filesystem:\n"
-        f"    rootdirectory: {json.dumps(str(storage))}\n"
-        "http:\n"
-        f"  addr: 127.0.0.1:{port}\n"
-        "  headers:\n"
-        "    X-Content-Type-Options: [nosniff]\n"
-        f"{auth}"
-    )
-    log = workdir / "registry.log"
+    """One of the two registries, which differ only by ``auth`` (the YAML of the section)."""
     label = f"docker-registry ({workdir.name})"
-    process = processes.start(label, [binary, "serve", str(config)], log=log)
-    url = f"http://127.0.0.1:{port}"
-    wait_until_up(f"{url}/v2/", process, log, label, expect=401 if auth else 200)
-    return url
+    return launch_registry(processes, workdir, port, auth=auth, label=label)
 
 
 def token_auth_section(realm: str, issuer: str, bundle: Path) -> str:
