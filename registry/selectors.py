@@ -10,7 +10,7 @@ from django.db.models import Case, OuterRef, Prefetch, Q, QuerySet, Subquery, Su
 from django.db.models.functions import Coalesce
 
 from registry.models import Manifest, Namespace, Registry, Repository, Tag
-from registry.models.index import CountRows, IsoTimestamp, LockFields, count_of
+from registry.models.index import IsoTimestamp, LockFields, count_of
 
 if TYPE_CHECKING:
     from registry.permissions.engine import Grants
@@ -90,8 +90,7 @@ def _count_where(model: type[models.Model], path: str, condition: Q | None) -> S
     """``count_of`` for the ``model`` rows that also match ``condition``."""
     if condition is None:
         return count_of(model, path)
-    rows = model.objects.filter(condition, **{path: OuterRef("pk")}).order_by()
-    count = Subquery(rows.annotate(n=CountRows()).values("n"), output_field=models.IntegerField())
+    count = count_of(model, path, condition)
     # A condition that matches nothing (``pk__in=[]``) leaves no SQL to run: the subquery then
     # reads as NULL, and inside a ``Case`` its branch would be dropped for the default, the
     # count of everything. 0 is the answer.

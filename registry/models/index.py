@@ -64,9 +64,10 @@ class IsoTimestamp(Func):
         return self.as_sql(compiler, connection, template=template, **extra)
 
 
-def count_of(model: type[models.Model], path: str, **filters: object) -> Subquery:
-    """How many ``model`` rows point at the outer row through ``path``, one per outer row."""
-    rows = model.objects.filter(**{path: OuterRef("pk")}, **filters).order_by()
+def count_of(model: type[models.Model], path: str, *conditions: Q, **filters: object) -> Subquery:
+    """How many ``model`` rows point at the outer row through ``path`` (and match
+    ``conditions`` and ``filters``), one per outer row."""
+    rows = model.objects.filter(*conditions, **{path: OuterRef("pk")}, **filters).order_by()
     return Subquery(rows.annotate(n=CountRows()).values("n"), output_field=models.IntegerField())
 
 
