@@ -34,3 +34,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 
 # Tests revoke and reassign, then ask at once: no remembered decisions unless a test wants them.
 TOKEN_DECISION_CACHE_SECONDS = 0
+
+# Tests change rows and ask again at once, in transactions that never commit: lookups go to the
+# database unless a test turns the change feed on (tests/registry/test_change_feed.py).
+CHANGE_FEED = False

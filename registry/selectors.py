@@ -10,7 +10,7 @@ from django.db.models import Case, OuterRef, Prefetch, Q, QuerySet, Subquery, Su
 from django.db.models.functions import Coalesce
 
 from registry.models import Manifest, Namespace, Registry, Repository, Tag
-from registry.models.index import IsoTimestamp, LockFields, count_of
+from registry.models.index import INDEX_STAMPS, IsoTimestamp, LockFields, count_of
 
 if TYPE_CHECKING:
     from registry.permissions.engine import Grants
@@ -209,10 +209,14 @@ def index_stamp(registry_name: str) -> tuple[int, int | None] | None:
     ORM took four times longer to build the query than the database to answer it. It matches
     the name through ``lower(name)``, the expression of the registries' unique index.
     """
-    with connections[router.db_for_read(Registry)].cursor() as cursor:
-        cursor.execute(_INDEX_STAMP_SQL, [registry_name])
-        row = cursor.fetchone()
-    return None if row is None else (row[0], row[1])
+
+    def read() -> tuple[int, int | None] | None:
+        with connections[router.db_for_read(Registry)].cursor() as cursor:
+            cursor.execute(_INDEX_STAMP_SQL, [registry_name])
+            row = cursor.fetchone()
+        return None if row is None else (row[0], row[1])
+
+    return INDEX_STAMPS.get(registry_name, read)
 
 
 _INDEX_STAMP_SQL = (

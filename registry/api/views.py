@@ -461,6 +461,9 @@ class TagList(IndexListCache, ApiView):
         return selectors.TAG_ORDERINGS[self.orderby()]
 
     def orderby(self) -> str:
+        given = self.request.query_params.get("orderby", selectors.DEFAULT_TAG_ORDER)
+        if given in selectors.TAG_ORDERINGS:
+            return given  # asked on every request, kept pages too: no serializer for this
         return _valid(TagListQuerySerializer, self.request.query_params)["orderby"]
 
     @extend_schema(

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Func, OuterRef, Q, Subquery
 
+from accounts.changes import Memo
 from registry.models.registries import Registry
 from registry.validation import REPOSITORY_NAME_MAX_LENGTH
 
@@ -234,6 +235,11 @@ class IndexStamp(models.Model):
         return f"registry {self.registry_id}: {self.stamp}"
 
 
+# Registries' ids and stamps by name, while no index changes (accounts.changes; the triggers
+# of 0009_index_stamps announce each new stamp, from 0010_index_changes on).
+INDEX_STAMPS = Memo("index")
+
+
 def lock_index(registry_id: int) -> None:
     """Hold the registry's index for writing until the transaction ends (call inside one).
 
@@ -246,3 +252,4 @@ def lock_index(registry_id: int) -> None:
     """
     rows = Registry.objects.select_for_update(no_key=True).filter(pk=registry_id)
     list(rows.values_list("pk", flat=True))
+    INDEX_STAMPS.forget_on_commit()
