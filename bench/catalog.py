@@ -377,7 +377,8 @@ def launch_portal(
     name: str = "gunicorn",
     settings: dict[str, str] | None = None,
 ) -> tuple[str, subprocess.Popen]:
-    """``gunicorn portal.wsgi`` with sync workers, as docs/configuration.md deploys it, under
+    """``gunicorn -c gunicorn.conf.py portal.wsgi`` (threaded workers with keep-alive), as
+    docs/configuration.md deploys it, under
     production settings over plain HTTP (``settings`` override them), once it answers
     ``/healthz`` and ``/readyz``: its URL and process."""
     port = port if port is not None else free_port()
@@ -407,6 +408,8 @@ def launch_portal(
         sys.executable,
         "-m",
         "gunicorn",
+        "--config",
+        str(ROOT / "gunicorn.conf.py"),
         "portal.wsgi",
         "--workers",
         str(workers),

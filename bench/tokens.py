@@ -803,7 +803,7 @@ def print_stats(profiler: cProfile.Profile, order: str, *restrictions: Any) -> N
 
 
 def default_workers() -> int:
-    """gunicorn's rule of thumb for sync workers: 2 × CPUs + 1."""
+    """gunicorn's rule of thumb for workers: 2 × CPUs + 1 (each with gunicorn.conf.py's threads)."""
     return 2 * len(os.sched_getaffinity(0)) + 1
 
 
@@ -824,7 +824,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--assignments", type=int, default=1_000, help="role assignments of other principals"
     )
     parser.add_argument(
-        "--workers", type=int, default=default_workers(), help="gunicorn sync workers"
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help="gunicorn workers (threaded: gunicorn.conf.py)",
     )
     parser.add_argument(
         "--connections", type=int, default=8, help="concurrent client connections (threads)"
@@ -930,7 +933,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"{population.principals}"
                 )
                 print(
-                    f"portal:    gunicorn {gunicorn_version()} --workers {args.workers} (sync) "
+                    f"portal:    gunicorn {gunicorn_version()} --workers {args.workers} "
+                    "(threaded: gunicorn.conf.py) "
                     f"on {portal_url}, DEBUG=0"
                 )
                 print(f"setup took {time.perf_counter() - started:.1f} s")
