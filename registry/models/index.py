@@ -218,11 +218,12 @@ class IndexStamp(models.Model):
     The database writes it, not Django: triggers on the registry, repository, manifest and tag
     tables (migration ``0009_index_stamps``) set a new random value for the registry a
     statement touched, in that statement's own transaction, whichever code wrote the rows
-    (services, sync, events, bulk updates, the admin). Readers that remember an answer keyed
+    (services, sync, events, bulk updates, the admin), except a write of ``last_pulled_at``
+    alone (a pull, ``0011_pulls_keep_index_stamps``). Readers that remember an answer keyed
     by the stamp (``registry.api.list_cache``) therefore never serve one from before a
-    committed change. Random rather than counted, so that a stamp is never seen twice: not
-    after a registry is deleted and its id reused (SQLite reuses ids), nor after a database is
-    restored from a backup.
+    committed change; none of them may show when something was last pulled. Random rather
+    than counted, so that a stamp is never seen twice: not after a registry is deleted and its
+    id reused (SQLite reuses ids), nor after a database is restored from a backup.
 
     No foreign key: rows outlive their registry (a stamp written while its registry is being
     deleted must not fail the delete); ``registry_id`` is only ever read by registry.

@@ -4,9 +4,10 @@ whatever code writes it (``registry.models.IndexStamp``, migration ``0009_index_
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from registry import selectors
@@ -76,8 +77,11 @@ WRITES: dict[str, Callable[[Repository, Tag], object]] = {
     ),
     "manifest changed": lambda app, v1: Manifest.objects.filter(pk=v1.manifest_id).update(size=7),
     "manifest deleted": lambda app, v1: Manifest.objects.filter(pk=v1.manifest_id).delete(),
-    "manifest pulled": lambda app, v1: Manifest.objects.filter(pk=v1.manifest_id).update(
-        last_pulled_at=timezone.now()
+    "manifest pulled and resized": lambda app, v1: Manifest.objects.filter(
+        pk=v1.manifest_id
+    ).update(last_pulled_at=timezone.now(), size=8),
+    "tag pulled and locked": lambda app, v1: Tag.objects.filter(pk=v1.pk).update(
+        last_pulled_at=timezone.now(), delete_enabled=False
     ),
     "tag created": lambda app, v1: Tag.objects.create(
         repository=app, manifest=v1.manifest, name="v2", updated_at=timezone.now()
@@ -105,6 +109,55 @@ def test_every_write_to_the_index_renews_its_registrys_stamp(app, v1, other, wri
     WRITES[write](app, v1)
     assert _stamp(app.registry) != before
     assert _stamp(other.registry) == others_before
+
+
+def test_recording_pulls_leaves_the_stamp(app, v1):
+    """Pull events write ``last_pulled_at`` all day; no list shows it (0011)."""
+    before = _stamp(app.registry)
+    now = timezone.now()
+    Manifest.objects.filter(pk=v1.manifest_id).update(last_pulled_at=now)
+    Tag.objects.filter(pk=v1.pk).update(last_pulled_at=now)
+    assert _stamp(app.registry) == before
+
+
+def _changed_value(instance: Manifest | Tag, field: models.Field, app: Repository) -> object:
+    """Another value for ``field`` of ``instance``."""
+    value = getattr(instance, field.attname)
+    if field.name == "repository":
+        return Repository.objects.create(registry=app.registry, name="team-a/moved").pk
+    if field.name == "manifest":
+        return _new_manifest(app, 77).pk
+    if isinstance(field, models.BooleanField):
+        return not value
+    if isinstance(field, models.IntegerField):
+        return value + 1
+    if isinstance(field, models.CharField):
+        return f"{value}x"
+    if isinstance(field, models.DateTimeField):
+        return value + timedelta(seconds=1)
+    if isinstance(field, models.JSONField):
+        return [{"changed": True}]
+    raise AssertionError(f"say how to change {field!r} here: it must renew the stamp")
+
+
+COLUMNS = [
+    (model, field.name)
+    for model in (Manifest, Tag)
+    for field in model._meta.concrete_fields
+    if not field.primary_key and field.name != "last_pulled_at"
+]
+
+
+@pytest.mark.parametrize(("model", "name"), COLUMNS, ids=[f"{m.__name__}.{n}" for m, n in COLUMNS])
+def test_changing_any_column_but_last_pulled_renews_the_stamp(app, v1, model, name):
+    """Every column a list may show renews the stamp, columns added later too (on SQLite the
+    update triggers name the columns; a new one must join them)."""
+    instance = v1 if model is Tag else v1.manifest
+    field = model._meta.get_field(name)
+    value = _changed_value(instance, field, app)
+    before = _stamp(app.registry)
+    model.objects.filter(pk=instance.pk).update(**{field.attname: value})
+    assert _stamp(app.registry) != before
 
 
 def test_a_new_registry_starts_with_a_stamp(db):
