@@ -41,6 +41,9 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "portcullis_changes"
 HEARTBEAT = "heartbeat"
+# Topics: users, tokens, role assignments and definitions, group memberships; index stamps.
+CREDENTIALS = "credentials"
+INDEX = "index"
 T = TypeVar("T")
 _MISSING = object()
 
@@ -57,16 +60,23 @@ class Memo:
         FEED.register(self)
 
     def get(
-        self, key: Hashable, compute: Callable[[], T], *, keep: Callable[[T], bool] = bool
+        self,
+        key: Hashable,
+        compute: Callable[[], T],
+        *,
+        keep: Callable[[T], bool] = bool,
+        fresh: Callable[[T], bool] | None = None,
     ) -> T:
         """The answer remembered for ``key``, or ``compute()``'s, remembered when ``keep`` of
-        it is true (by default: when it is truthy, so nothing is remembered of a miss)."""
+        it is true (by default: when it is truthy, so nothing is remembered of a miss).
+        ``fresh``, if given, says whether a remembered answer still holds (one that expires
+        with time, which no notification announces)."""
         if not FEED.trusted():
             return compute()
         with self._lock:
             found = self._values.get(key, _MISSING)
             version = self._version
-        if found is not _MISSING:
+        if found is not _MISSING and (fresh is None or fresh(found)):
             return found
         value = compute()
         if keep(value):
@@ -84,11 +94,6 @@ class Memo:
             self._version += 1
             self._values.clear()
 
-    def forget_on_commit(self, using: str = DEFAULT_DB_ALIAS) -> None:
-        """Forget when the current transaction commits (at once outside one): what this
-        process writes shows in its own next answer, whenever its notification arrives."""
-        transaction.on_commit(self.forget, using=using)
-
 
 class Feed:
     """The listener thread of this process, started on first use (after gunicorn forks)."""
@@ -103,6 +108,10 @@ class Feed:
 
     def register(self, memo: Memo) -> None:
         self._memos.setdefault(memo.topic, []).append(memo)
+
+    def forget(self, topic: str) -> None:
+        for memo in self._memos.get(topic, ()):
+            memo.forget()
 
     def trusted(self) -> bool:
         """Whether memos may answer for this thread now."""
@@ -177,9 +186,7 @@ class Feed:
                 self._forget_all()  # whatever happened while not live was not heard
             self._live_until = time.monotonic() + 2 * interval
             return
-        topic = payload.partition(":")[0]
-        for memo in self._memos.get(topic, ()):
-            memo.forget()
+        self.forget(payload.partition(":")[0])
 
     def _lapse(self) -> None:
         self._live_until = 0.0
@@ -192,3 +199,10 @@ class Feed:
 
 
 FEED = Feed()
+
+
+def forget_on_commit(topic: str, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Forget everything remembered of ``topic`` when the current transaction commits (at once
+    outside one): what this process writes shows in its own next answer, whichever comes
+    first of this and the database's notification."""
+    transaction.on_commit(lambda: FEED.forget(topic), using=using)

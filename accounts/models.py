@@ -13,7 +13,7 @@ from django.db import connections, models, router
 from django.utils import timezone
 
 from accounts import secrets
-from accounts.changes import Memo
+from accounts.changes import CREDENTIALS, Memo
 
 
 class User(AbstractUser):
@@ -85,7 +85,7 @@ class MachineSecret(models.Model):
 
 # Token rows with their users by digest, while no token or user changes (accounts.changes;
 # the migration 0006_credential_changes announces them).
-TOKEN_ROWS = Memo("credentials")
+TOKEN_ROWS = Memo(CREDENTIALS)
 
 
 class PersonalAccessToken(MachineSecret):

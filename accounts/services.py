@@ -23,9 +23,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import secrets
+from accounts import changes, secrets
 from accounts.models import (
-    TOKEN_ROWS,
     MachineSecret,
     PersonalAccessToken,
     RefreshToken,
@@ -52,7 +51,7 @@ identity_changed = django.dispatch.Signal()
 
 
 def _audit(*, actor: Any, action: str, **details: Any) -> None:
-    TOKEN_ROWS.forget_on_commit()
+    changes.forget_on_commit(changes.CREDENTIALS)
     identity_changed.send(
         sender=None, actor=actor, action=action, scope=AUDIT_SCOPE, details=details
     )
@@ -405,4 +404,5 @@ def machine_secret_touch(*, record: MachineSecret) -> None:
     if record.last_used_at is None or now - record.last_used_at > timedelta(minutes=1):
         type(record).objects.filter(pk=record.pk).update(last_used_at=now)
         record.last_used_at = now
-        TOKEN_ROWS.forget_on_commit()  # or this process would read the old time a while yet
+        # or this process would read the old time a while yet
+        changes.forget_on_commit(changes.CREDENTIALS)

@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import changes
 from accounts.entra.graph import DirectoryGroup
 from accounts.entra.tokens import OBJECT_ID_RE, EntraIdentity
 from accounts.models import Group, GroupMembership, User
@@ -169,6 +170,8 @@ def _replace_memberships(user: User, groups: dict[str, Group]) -> tuple[list[str
         [GroupMembership(user=user, group=g, source=GroupMembership.Source.ENTRA) for g in new],
         ignore_conflicts=True,
     )
+    if stale or new:
+        changes.forget_on_commit(changes.CREDENTIALS)
     return sorted(g.name for g in new), sorted(m.group.name for m in stale)
 
 

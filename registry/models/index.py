@@ -12,7 +12,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Func, OuterRef, Q, Subquery
 
-from accounts.changes import Memo
+from accounts.changes import INDEX, Memo, forget_on_commit
 from registry.models.registries import Registry
 from registry.validation import REPOSITORY_NAME_MAX_LENGTH
 
@@ -238,7 +238,7 @@ class IndexStamp(models.Model):
 
 # Registries' ids and stamps by name, while no index changes (accounts.changes; the triggers
 # of 0009_index_stamps announce each new stamp, from 0010_index_changes on).
-INDEX_STAMPS = Memo("index")
+INDEX_STAMPS = Memo(INDEX)
 
 
 def lock_index(registry_id: int) -> None:
@@ -253,4 +253,4 @@ def lock_index(registry_id: int) -> None:
     """
     rows = Registry.objects.select_for_update(no_key=True).filter(pk=registry_id)
     list(rows.values_list("pk", flat=True))
-    INDEX_STAMPS.forget_on_commit()
+    forget_on_commit(INDEX)

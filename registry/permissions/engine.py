@@ -15,11 +15,14 @@ import functools
 import operator
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet, Subquery
 from django.db.models.functions import Lower
+from django.utils import timezone
 
+from accounts.changes import CREDENTIALS, Memo
 from accounts.models import Group, GroupMembership, ServicePrincipal
 from registry.models import Registry, Repository, RoleAssignment
 from registry.permissions.actions import ACTIONS
@@ -227,20 +230,51 @@ def _any_of(names: set[str]) -> str:
     return "^(" + "|".join(re.escape(n) for n in sorted(names)) + ")$"
 
 
+@dataclass(frozen=True)
+class _Held:
+    """A principal's grants, and when the first of the assignments behind them expires."""
+
+    grants: tuple[Grant, ...]
+    until: datetime | None
+
+    def holds(self) -> bool:
+        return self.until is None or self.until > timezone.now()
+
+
+# What each principal's assignments grant, while no assignment, role or group membership
+# changes (accounts.changes; registry 0012 and accounts 0007 announce them) and none of them
+# has expired.
+HELD = Memo(CREDENTIALS)
+
+
 def grants_of(principal: Any) -> Grants:
-    """Everything ``principal`` holds, in one query (none for a superuser)."""
+    """Everything ``principal`` holds, in one query (none for a superuser; none while the
+    change feed vouches for the last answer)."""
     if _is_superuser(principal):
         return Grants(everything=True)
     assignments = _principal_assignments(principal)
     if assignments is None:
         return Grants(everything=False)
+    held = HELD.get(
+        (principal._meta.label, principal.pk),  # request.user may be a lazy object
+        lambda: _held(assignments),
+        keep=lambda held: True,  # holding nothing is an answer too
+        fresh=_Held.holds,
+    )
+    return Grants(everything=False, grants=held.grants)
+
+
+def _held(assignments: QuerySet[RoleAssignment]) -> _Held:
     grants = []
-    for text, actions in assignments.values_list("scope", "role__actions"):
+    until = None
+    for text, actions, expires in assignments.values_list("scope", "role__actions", "expires_at"):
         try:
             grants.append(Grant(parse_scope(text), frozenset(actions)))
         except ValueError:
             continue  # a malformed stored scope grants nothing
-    return Grants(everything=False, grants=tuple(grants))
+        if expires is not None and (until is None or expires < until):
+            until = expires
+    return _Held(tuple(grants), until)
 
 
 def visible_registries(

@@ -13,11 +13,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.core.cache import caches
 
 CHROMIUM = os.environ.get("PORTCULLIS_CHROMIUM", "/usr/bin/chromium")
 # Playwright's sync API runs an event loop in the test's thread; the ORM calls the tests make
 # between page actions are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits() -> None:
+    """Each journey signs in like a new visitor: allauth counts sign-ins per address in the
+    default cache, which the live server shares with every test of this process, and a whole
+    worker's browser journeys in one minute would otherwise meet its 429."""
+    caches["default"].clear()
 
 
 @pytest.fixture(scope="session")

@@ -18,12 +18,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.changes import CHANNEL, FEED, Memo
-from accounts.models import TOKEN_ROWS, PersonalAccessToken
+from accounts.models import TOKEN_ROWS, Group, GroupMembership, PersonalAccessToken
 from registry import selectors
-from registry.models import Tag
+from registry.models import RoleAssignment, RoleDefinition, Tag
 from registry.models.index import INDEX_STAMPS, lock_index
-from tests.factories import TagFactory
-from tests.registry.access_support import REGISTRY
+from registry.permissions.engine import grants_of
+from tests.factories import TagFactory, UserFactory
+from tests.registry.access_support import REGISTRY, TEAM_A, assign
 from tests.registry.api_support import api_url, bearer
 from tests.registry.race_support import run_in_threads
 
@@ -156,6 +157,30 @@ def test_a_token_written_here_is_forgotten_when_it_commits(trusted, alice):
     assert TOKEN_ROWS.get("digest", lambda: ("new row",)) == ("new row",)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_what_someone_holds_is_remembered_until_an_assignment_changes_here(trusted, world):
+    carol = UserFactory(username="carol")
+    assignment = assign("Owner", TEAM_A, user=carol)
+    assert grants_of(carol).allows("content/write", TEAM_A)
+    assert _queries_of(lambda: grants_of(carol)) == []
+    assignment.delete()
+    assert not grants_of(carol).can_see(TEAM_A)
+    group = Group.objects.create(name="team-a-devs")
+    assign("AcrPull", TEAM_A, group=group)
+    GroupMembership.objects.create(user=carol, group=group)
+    assert grants_of(carol).allows("content/read", TEAM_A)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_expiring_assignment_is_not_remembered_past_its_expiry(trusted, world):
+    carol = UserFactory(username="carol")
+    assign("Owner", TEAM_A, user=carol, expires_at=timezone.now() + timedelta(seconds=1))
+    assert grants_of(carol).allows("content/write", TEAM_A)
+    assert _queries_of(lambda: grants_of(carol)) == []
+    time.sleep(1.1)  # no notification says so: the expiry itself is checked
+    assert not grants_of(carol).can_see(TEAM_A)
+
+
 # The feed, live on PostgreSQL -----------------------------------------------------------------
 
 
@@ -239,6 +264,18 @@ def test_an_expired_token_is_refused_from_memory_too(feed, client, big, alice):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_restricted_callers_kept_page_needs_no_query_until_their_access_changes(
+    feed, client, big
+):
+    carol = UserFactory(username="carol")
+    assignment = assign("AcrPull", TEAM_A, user=carol)
+    headers = {**JSON, **bearer(carol)}
+    warm(client, headers)
+    in_another_connection(lambda: RoleAssignment.objects.filter(pk=assignment.pk).delete())
+    eventually(lambda: client.get(_tags_url(), **headers).status_code == 404, "hidden")
+
+
+@pytest.mark.django_db(transaction=True)
 def test_an_index_change_elsewhere_shows_once_announced(feed, client, big, alice):
     headers = {**JSON, **bearer(alice)}
 
@@ -304,3 +341,13 @@ def test_the_database_announces_changes_to_tokens_users_and_indexes(big, alice):
             Tag.objects.filter(repository=app).delete()
             bearer(alice)
         assert heard() == ["credentials", f"index:{big.pk}"]
+        group = Group.objects.create(name="team-a-devs")
+        assert heard() == []  # a group alone gives nothing
+        GroupMembership.objects.create(user=alice, group=group)
+        assert heard() == ["credentials"]
+        assignment = assign("AcrPull", TEAM_A, group=group)
+        assert heard() == ["credentials"]
+        RoleAssignment.objects.filter(pk=assignment.pk).update(expires_at=timezone.now())
+        assert heard() == ["credentials"]
+        RoleDefinition.objects.filter(name="AcrPull").update(description="Pulls images.")
+        assert heard() == ["credentials"]
