@@ -1,7 +1,9 @@
 """Answers a web process remembers while PostgreSQL tells it nothing behind them has changed.
 
-A few answers are read on almost every API request and rarely change: the personal access
-token a caller presents (with its user) and a registry's index stamp. Each read is a round
+A few answers are read on almost every API request and rarely change: the credential a caller
+presents (a personal access token with its user, a service principal's secret with the
+principal), what the caller holds (``registry.permissions.engine.grants_of``) and a registry's
+index stamp. Each read is a round
 trip to the database, and on a kept list page those round trips are most of the work.
 
 Triggers in the database announce every committed change to the rows behind those answers on

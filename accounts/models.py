@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import uuid
 from dataclasses import dataclass
@@ -86,6 +87,8 @@ class MachineSecret(models.Model):
 # Token rows with their users by digest, while no token or user changes (accounts.changes;
 # the migration 0006_credential_changes announces them).
 TOKEN_ROWS = Memo(CREDENTIALS)
+# Service principal secrets with their principals by digest, likewise (0008 announces them).
+SECRET_ROWS = Memo(CREDENTIALS)
 
 
 class PersonalAccessToken(MachineSecret):
@@ -263,11 +266,20 @@ class ServicePrincipalSecret(MachineSecret):
         """The active secret row for a client id and secret of an enabled principal, or None."""
         if not secret.startswith(cls.PREFIX):
             return None
-        rows = cls.objects.select_related("service_principal").filter(digest=secrets.digest(secret))
-        found = next(iter(rows[:1]), None)
+        digest = secrets.digest(secret)
+
+        def fetch() -> ServicePrincipalSecret | None:
+            rows = cls.objects.select_related("service_principal").filter(digest=digest)
+            return next(iter(rows[:1]), None)
+
+        kept = SECRET_ROWS.get(digest, fetch)
+        if kept is None:
+            return None
+        # A copy for this caller: the remembered rows are shared by every request.
+        found = copy.copy(kept)
+        found.service_principal = copy.copy(kept.service_principal)
         if (
-            found is None
-            or not found.is_active
+            not found.is_active
             or not found.service_principal.enabled
             or str(found.service_principal.client_id) != client_id.strip().lower()
             or not secrets.matches(secret, found.digest)

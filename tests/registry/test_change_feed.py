@@ -7,6 +7,7 @@ whether memory may answer at all are checked on every database.
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -18,7 +19,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.changes import CHANNEL, FEED, Memo
-from accounts.models import TOKEN_ROWS, Group, GroupMembership, PersonalAccessToken
+from accounts.models import (
+    TOKEN_ROWS,
+    Group,
+    GroupMembership,
+    PersonalAccessToken,
+    ServicePrincipal,
+)
+from accounts.services import service_principal_secret_create
 from registry import selectors
 from registry.models import RoleAssignment, RoleDefinition, Tag
 from registry.models.index import INDEX_STAMPS, lock_index
@@ -275,6 +283,30 @@ def test_a_restricted_callers_kept_page_needs_no_query_until_their_access_change
     eventually(lambda: client.get(_tags_url(), **headers).status_code == 404, "hidden")
 
 
+def _robot_headers(name: str = "robot") -> tuple[ServicePrincipal, dict[str, str]]:
+    robot = ServicePrincipal.objects.create(name=name)
+    secret = service_principal_secret_create(service_principal=robot).secret
+    credentials = base64.b64encode(f"{robot.client_id}:{secret}".encode()).decode()
+    return robot, {**JSON, "HTTP_AUTHORIZATION": f"Basic {credentials}"}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("change", ["disable the principal", "revoke the secret"])
+def test_a_service_principal_changed_elsewhere_is_refused_once_announced(feed, client, big, change):
+    robot, headers = _robot_headers()
+    assign("AcrPull", TEAM_A, service_principal=robot)
+    warm(client, headers)
+
+    def write() -> None:
+        if change == "disable the principal":
+            ServicePrincipal.objects.filter(pk=robot.pk).update(enabled=False)
+        else:
+            robot.secrets.update(revoked_at=timezone.now())
+
+    in_another_connection(write)
+    eventually(lambda: client.get(_tags_url(), **headers).status_code == 401, "refused")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_index_change_elsewhere_shows_once_announced(feed, client, big, alice):
     headers = {**JSON, **bearer(alice)}
@@ -350,4 +382,8 @@ def test_the_database_announces_changes_to_tokens_users_and_indexes(big, alice):
         RoleAssignment.objects.filter(pk=assignment.pk).update(expires_at=timezone.now())
         assert heard() == ["credentials"]
         RoleDefinition.objects.filter(name="AcrPull").update(description="Pulls images.")
+        assert heard() == ["credentials"]
+        robot, _ = _robot_headers()
+        assert heard() == ["credentials"]
+        robot.secrets.update(revoked_at=timezone.now())
         assert heard() == ["credentials"]
