@@ -3,8 +3,8 @@
 A few answers are read on almost every API request and rarely change: the credential a caller
 presents (a personal access token with its user, a service principal's secret with the
 principal), what the caller holds (``registry.permissions.engine.grants_of``) and a registry's
-index stamp. Each read is a round
-trip to the database, and on a kept list page those round trips are most of the work.
+index stamp. Each read is a round trip to the database, and on a kept list page those round
+trips are most of the work.
 
 Triggers in the database announce every committed change to the rows behind those answers on
 one channel (``NOTIFY portcullis_changes``; the payload names a topic: ``credentials``,
@@ -195,9 +195,8 @@ class Feed:
         self._forget_all()
 
     def _forget_all(self) -> None:
-        for memos in self._memos.values():
-            for memo in memos:
-                memo.forget()
+        for topic in self._memos:
+            self.forget(topic)
 
 
 FEED = Feed()

@@ -87,7 +87,7 @@ class MachineSecret(models.Model):
 # Token rows with their users by digest, while no token or user changes (accounts.changes;
 # the migration 0006_credential_changes announces them).
 TOKEN_ROWS = Memo(CREDENTIALS)
-# Service principal secrets with their principals by digest, likewise (0008 announces them).
+# Service principal secrets with their principals by digest, likewise.
 SECRET_ROWS = Memo(CREDENTIALS)
 
 

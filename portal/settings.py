@@ -310,9 +310,9 @@ TOKEN_DECISION_CACHE_SECONDS = envint("TOKEN_DECISION_CACHE_SECONDS", 5)
 # Seconds a rendered page of the API's repository or tag list is kept for the same question
 # while its registry's index is unchanged (0: never kept). Never stale: see registry.api.list_cache.
 INDEX_LIST_CACHE_SECONDS = envint("INDEX_LIST_CACHE_SECONDS", 300)
-# On PostgreSQL, each web process listens for the database's announcements of changes to tokens,
-# users and registry indexes, and answers those lookups from memory while it hears them (and its
-# own heartbeat, every CHANGE_FEED_HEARTBEAT_SECONDS). See accounts.changes.
+# On PostgreSQL, each web process listens for the database's announcements of changes to
+# credentials, role assignments and registry indexes, and answers those lookups from memory while
+# it hears them (and its own heartbeat, every CHANGE_FEED_HEARTBEAT_SECONDS). See accounts.changes.
 CHANGE_FEED = envbool("CHANGE_FEED", True)
 CHANGE_FEED_HEARTBEAT_SECONDS = envint("CHANGE_FEED_HEARTBEAT_SECONDS", 1)
 CACHES = {

@@ -1,11 +1,19 @@
-# Changes to users and personal access tokens announced on the portal's change channel
-# (accounts.changes), delivered at commit, so web processes forget the token rows they
-# remember. PostgreSQL only; SQLite has no notifications and its processes always read the rows.
+# Changes to credentials announced on the portal's change channel (accounts.changes), delivered
+# at commit, so web processes forget what they remember of them: users with their personal
+# access tokens, service principals with their secrets, and group memberships (what a user holds
+# through their groups; registry 0010 adds role assignments and definitions). PostgreSQL only;
+# SQLite has no notifications and its processes always read the rows.
 
 from django.db import migrations
 
 CHANNEL = "portcullis_changes"  # accounts.changes.CHANNEL, as of this migration
-TABLES = ("accounts_user", "accounts_personalaccesstoken")
+TABLES = (
+    "accounts_user",
+    "accounts_personalaccesstoken",
+    "accounts_serviceprincipal",
+    "accounts_serviceprincipalsecret",
+    "accounts_groupmembership",
+)
 
 FUNCTION = f"""
 CREATE FUNCTION accounts_credentials_changed() RETURNS trigger

@@ -1,6 +1,8 @@
-# Index stamps announced: each new stamp is also a notification on the portal's change channel
-# (accounts.changes), delivered at commit, so web processes forget the stamps they remember.
-# PostgreSQL only; SQLite has no notifications and its processes always read the stamp.
+# Changes announced on the portal's change channel (accounts.changes), delivered at commit, so
+# web processes forget what they remember: each new index stamp (``index:<registry id>``), and
+# role assignments and definitions as credential changes (what a principal holds), with the
+# trigger function of accounts 0006. PostgreSQL only; SQLite has no notifications and its
+# processes always read the rows.
 
 from django.db import migrations
 
@@ -25,17 +27,33 @@ ANNOUNCE = (
 )
 
 
-def _replace(announce):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(STAMP.format(announce=announce), params=None)
+ROLE_TABLES = ("registry_roleassignment", "registry_roledefinition")
 
-    return run
+
+def forward(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(STAMP.format(announce=ANNOUNCE), params=None)
+    for table in ROLE_TABLES:
+        schema_editor.execute(
+            f"CREATE TRIGGER {table}_changes AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+            f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION accounts_credentials_changed()",
+            params=None,
+        )
+
+
+def reverse(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for table in ROLE_TABLES:
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_changes ON {table}", params=None)
+    schema_editor.execute(STAMP.format(announce=""), params=None)
 
 
 class Migration(migrations.Migration):
     dependencies = [
+        ("accounts", "0006_credential_changes"),
         ("registry", "0009_index_stamps"),
     ]
 
-    operations = [migrations.RunPython(_replace(ANNOUNCE), _replace(""))]
+    operations = [migrations.RunPython(forward, reverse)]

@@ -242,7 +242,7 @@ class _Held:
 
 
 # What each principal's assignments grant, while no assignment, role or group membership
-# changes (accounts.changes; registry 0012 and accounts 0007 announce them) and none of them
+# changes (accounts.changes; registry 0010 and accounts 0006 announce them) and none of them
 # has expired.
 HELD = Memo(CREDENTIALS)
 
