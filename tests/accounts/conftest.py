@@ -10,26 +10,19 @@
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 
 from accounts.models import ServicePrincipal
 from accounts.services import service_principal_secret_create
 from registry.models import RoleAssignment, RoleDefinition
 from tests.factories import RegistryFactory
+from tests.registry.api_support import basic
 
 
 def assign(role: str, scope: str, **principal) -> RoleAssignment:
     return RoleAssignment.objects.create(
         role=RoleDefinition.objects.get(name=role), scope=scope, **principal
     )
-
-
-def basic(client_id: object, secret: str) -> dict[str, str]:
-    """Request headers signing in as a service principal (HTTP Basic)."""
-    encoded = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    return {"HTTP_AUTHORIZATION": f"Basic {encoded}"}
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 from typing import Any
 
@@ -27,6 +28,12 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     assert body["title"]
     assert body["detail"]
     return body
+
+
+def basic(client_id: object, secret: str) -> dict[str, str]:
+    """Request headers signing in as a service principal (HTTP Basic)."""
+    encoded = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return {"HTTP_AUTHORIZATION": f"Basic {encoded}"}
 
 
 def bearer(user: Any, name: str = "tests") -> dict[str, str]:

@@ -4,8 +4,6 @@ meant for someone who may see other things."""
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -18,7 +16,7 @@ from registry.api.views import TagList
 from registry.models import Registry, RoleAssignment, Tag
 from tests.factories import TagFactory
 from tests.registry.access_support import APP_A, REGISTRY, TEAM_A, assign
-from tests.registry.api_support import api_url, assert_problem, bearer
+from tests.registry.api_support import api_url, assert_problem, basic, bearer
 
 pytestmark = pytest.mark.django_db
 
@@ -203,8 +201,7 @@ def test_the_registry_page_keeps_its_usage_figures_until_the_index_changes(clien
 def test_a_service_principal_gets_the_pages_of_its_own_grants(client, alice, tags):
     robot = ServicePrincipal.objects.create(name="robot")
     secret = service_principal_secret_create(service_principal=robot).secret
-    credentials = base64.b64encode(f"{robot.client_id}:{secret}".encode()).decode()
-    headers = {"HTTP_AUTHORIZATION": f"Basic {credentials}"}
+    headers = basic(robot.client_id, secret)
     assign("AcrPull", TEAM_A, service_principal=robot)
     assert _names(client.get(_repos_url(), **JSON, **bearer(alice))) == ["team-a/app", "team-b/app"]
     response, read_index = _get(client, _repos_url(), headers)

@@ -7,7 +7,6 @@ whether memory may answer at all are checked on every database.
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -33,7 +32,7 @@ from registry.models.index import INDEX_STAMPS, lock_index
 from registry.permissions.engine import grants_of
 from tests.factories import TagFactory, UserFactory
 from tests.registry.access_support import REGISTRY, TEAM_A, assign
-from tests.registry.api_support import api_url, bearer
+from tests.registry.api_support import api_url, basic, bearer
 from tests.registry.race_support import run_in_threads
 
 JSON = {"HTTP_ACCEPT": "application/json"}
@@ -286,8 +285,7 @@ def test_a_restricted_callers_kept_page_needs_no_query_until_their_access_change
 def _robot_headers(name: str = "robot") -> tuple[ServicePrincipal, dict[str, str]]:
     robot = ServicePrincipal.objects.create(name=name)
     secret = service_principal_secret_create(service_principal=robot).secret
-    credentials = base64.b64encode(f"{robot.client_id}:{secret}".encode()).decode()
-    return robot, {**JSON, "HTTP_AUTHORIZATION": f"Basic {credentials}"}
+    return robot, {**JSON, **basic(robot.client_id, secret)}
 
 
 @pytest.mark.django_db(transaction=True)
